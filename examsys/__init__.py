@@ -1,0 +1,95 @@
+"""examsys: certification exams for the lithium-battery industry."""
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from examsys import config
+from examsys.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+# The top-level migrations/ folder of the checkout (the app is installed editable).
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def select_locale() -> str:
+    """The user's own setting, else the one chosen on the page, else the browser's."""
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    if chosen := session.get("locale"):
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"], default="en")
+    return "zh_CN" if best.startswith("zh") else "en"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    config.load(app, overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the login session row is the protection
+    login_manager.login_view = "accounts.login"
+
+    from examsys.core.database import configure_engine
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+    _import_models()
+    _register_blueprints(app)
+
+    from examsys.core.errors import register_error_handlers
+    from examsys.core.security import register_security
+
+    register_error_handlers(app)
+    register_security(app)
+
+    from examsys.cli import register_cli
+
+    register_cli(app)
+
+    from examsys.core.labels import TEMPLATE_GLOBALS
+
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS)
+
+    @app.context_processor
+    def _globals():
+        from flask_babel import get_locale
+
+        return {"current_lang": str(get_locale() or "en"), "issuer": app.config["ISSUER_NAME"]}
+
+    @app.before_request
+    def _lang():
+        g.lang = "zh" if str(select_locale()).startswith("zh") else "en"
+
+    return app
+
+
+def _import_models() -> None:
+    # Every model module, so that metadata (and Alembic) sees every table.
+    from examsys.accounts import models as _accounts  # noqa: F401
+    from examsys.bank import models as _bank  # noqa: F401
+    from examsys.certs import models as _certs  # noqa: F401
+    from examsys.core import audit as _audit  # noqa: F401
+    from examsys.exams import models as _exams  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from examsys.accounts.api import bp as accounts_api
+    from examsys.accounts.views import bp as accounts
+    from examsys.bank.views import bp as bank
+    from examsys.certs.api import bp as certs_api
+    from examsys.certs.views import bp as certs
+    from examsys.exams.api import bp as exams_api
+    from examsys.exams.candidate_views import bp as candidate
+    from examsys.exams.staff_views import bp as staff
+
+    for blueprint in (accounts, bank, candidate, staff, certs):
+        app.register_blueprint(blueprint)
+    for blueprint in (accounts_api, exams_api, certs_api):
+        app.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -1,0 +1,256 @@
+"""Importing bank files: validate everything, then write everything in one transaction.
+
+Re-importing an unchanged question changes nothing; a changed one gets a new version
+(the old version stays, so attempts drawn with it keep it).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import inspect, select
+
+from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
+from examsys.bank.validation import BankDocument, QuestionRecord, parse_document
+from examsys.bank.yamlio import Problem, Problems
+from examsys.core import audit
+from examsys.exams.models import Blueprint, Certification
+
+# The bank check asks each section for this many times the items it draws, so that
+# candidates sitting the same exam see different forms.
+POOL_FACTOR = 3
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    topics: int = 0
+    certifications: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class ImportFailed(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def read_files(paths: list[Path]) -> tuple[BankDocument, list[Problem]]:
+    """Read YAML files and folders (recursively, *.yaml and *.yml, sorted)."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), 0, "", "no such file or folder"))
+    doc = BankDocument()
+    for f in files:
+        collected = Problems(str(f))
+        doc.extend(parse_document(str(f), f.read_bytes(), collected))
+        problems += collected.items
+    return doc, problems
+
+
+def read_upload(name: str, data: bytes) -> tuple[BankDocument, list[Problem]]:
+    collected = Problems(name)
+    doc = parse_document(name, data, collected)
+    return doc, collected.items
+
+
+def cross_check(session, doc: BankDocument) -> list[Problem]:
+    """Checks that need the whole import and the database: references and duplicates."""
+    problems: list[Problem] = []
+    db_topics = set(session.scalars(select(Topic.path))) if _has_schema(session) else set()
+    topics = db_topics | {t.path for t in doc.topics}
+    seen_topics: set[str] = set()
+    for t in doc.topics:
+        if t.path in seen_topics:
+            problems.append(Problem("", 0, f"topics[{t.path}]", "topic defined twice"))
+        seen_topics.add(t.path)
+    seen: dict[str, QuestionRecord] = {}
+    for q in doc.questions:
+        if q.key in seen:
+            first = seen[q.key]
+            problems.append(Problem(q.file, q.line, f"{q.key}.key",
+                                    f"duplicate key (first at {first.file}:{first.line})"))
+        seen[q.key] = q
+        if q.topic and q.topic not in topics:
+            problems.append(Problem(q.file, q.line, f"{q.key}.topic",
+                                    f"unknown topic {q.topic!r}"))
+    codes: set[str] = set()
+    for c in doc.certifications:
+        if c.code in codes:
+            problems.append(Problem(c.file, c.line, f"{c.code}.code",
+                                    "certification defined twice"))
+        codes.add(c.code)
+        for s in c.blueprint.get("sections", []):
+            for t in s["topics"]:
+                if t not in topics:
+                    problems.append(Problem(c.file, s["line"], f"{c.code}.blueprint.sections."
+                                            f"{s['key']}.topics", f"unknown topic {t!r}"))
+    if not problems:
+        problems += _check_pools(session, doc)
+    return problems
+
+
+def _check_pools(session, doc: BankDocument) -> list[Problem]:
+    """Every section must find POOL_FACTOR × count active items (bank plus this import)."""
+    if not doc.certifications:
+        return []
+    pool: dict[str, tuple[str, set[str]]] = {}
+    rows = [] if not _has_schema(session) else session.execute(
+        select(Question.external_key, Topic.path, QuestionLevel.level)
+        .join(Topic, Question.topic_id == Topic.id)
+        .join(QuestionLevel, QuestionLevel.question_id == Question.id)
+        .where(Question.status == Status.ACTIVE))
+    for key, path, level in rows:
+        pool.setdefault(key, (path, set()))[1].add(level)
+    for q in doc.questions:
+        if q.status == Status.ACTIVE:
+            pool[q.key] = (q.topic, set(q.levels))
+        else:
+            pool.pop(q.key, None)
+    problems = []
+    for c in doc.certifications:
+        drawn_total, eligible_all = 0, set()
+        for s in c.blueprint["sections"]:
+            eligible = {k for k, (path, levels) in pool.items()
+                        if levels & set(s["levels"]) and in_topics(path, s["topics"])}
+            eligible_all |= eligible
+            drawn_total += s["count"]
+            need = POOL_FACTOR * s["count"]
+            if len(eligible) < need:
+                problems.append(Problem(
+                    c.file, s["line"], f"{c.code}.blueprint.sections.{s['key']}",
+                    f"draws {s['count']} items but only {len(eligible)} active items match "
+                    f"(need at least {need} for varied forms)"))
+        if not problems and len(eligible_all) < drawn_total:
+            problems.append(Problem(c.file, c.line, f"{c.code}.blueprint",
+                                    f"sections draw {drawn_total} items from {len(eligible_all)}"))
+    return problems
+
+
+def _has_schema(session) -> bool:
+    """check-bank also works before the database has been set up."""
+    return inspect(session.connection()).has_table(Topic.__tablename__)
+
+
+def in_topics(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r + "/") for r in roots)
+
+
+def apply(session, now: datetime, doc: BankDocument, actor_id: int | None) -> ImportReport:
+    """Validate against the database, then write all of ``doc`` or raise ImportFailed.
+
+    The caller commits; on ImportFailed nothing has been added to the session.
+    """
+    problems = cross_check(session, doc)
+    if problems:
+        raise ImportFailed(problems)
+    report = ImportReport()
+    topics = {t.path: t for t in session.scalars(select(Topic))}
+    for rec in doc.topics:
+        topic = topics.get(rec.path)
+        if topic is None:
+            parent = topics.get(rec.parent) if rec.parent else None
+            topic = Topic(path=rec.path, parent_id=parent.id if parent else None,
+                          name_en=rec.name_en, name_zh=rec.name_zh)
+            session.add(topic)
+            session.flush()
+            topics[rec.path] = topic
+            report.topics += 1
+        elif (topic.name_en, topic.name_zh) != (rec.name_en, rec.name_zh):
+            topic.name_en, topic.name_zh = rec.name_en, rec.name_zh
+    keys = [q.key for q in doc.questions]
+    existing = {q.external_key: q for q in session.scalars(
+        select(Question).where(Question.external_key.in_(keys)))} if keys else {}
+    current_versions = {v.id: v for v in session.scalars(select(QuestionVersion).where(
+        QuestionVersion.id.in_([q.current_version_id for q in existing.values()])))}
+    for rec in doc.questions:
+        _apply_question(session, now, rec, topics[rec.topic], existing.get(rec.key),
+                        current_versions, actor_id, report)
+    for rec in doc.certifications:
+        _apply_certification(session, now, rec, actor_id, report)
+    session.flush()
+    return report
+
+
+def _apply_question(session, now, rec, topic, question, current_versions, actor_id, report):
+    content = {"type": rec.type, "difficulty": rec.difficulty, "payload": rec.payload,
+               "reference": rec.reference, "tags": rec.tags}
+    if question is not None:
+        current = current_versions.get(question.current_version_id)
+        same = current is not None and {
+            "type": current.type, "difficulty": current.difficulty, "payload": current.payload,
+            "reference": current.reference, "tags": current.tags} == content
+        if same and question.topic_id == topic.id and question.status == rec.status and set(
+                question.level_codes) == set(rec.levels):
+            report.unchanged += 1
+            return
+        number = (current.number if current else 0) + 1
+        report.new_versions += 0 if same else 1
+        report.unchanged += 1 if same else 0
+    else:
+        question = Question(external_key=rec.key)
+        session.add(question)
+        number, same = 1, False
+        report.created += 1
+    question.topic_id = topic.id
+    question.status = rec.status
+    question.type = rec.type
+    question.difficulty = rec.difficulty
+    question.search_text = search_text(rec.payload)
+    wanted = set(rec.levels)
+    question.levels = [lv for lv in question.levels if lv.level in wanted] + [
+        QuestionLevel(level=lv) for lv in sorted(wanted - set(question.level_codes))]
+    session.flush()
+    if not same:
+        version = QuestionVersion(question_id=question.id, number=number, author_id=actor_id,
+                                  created_at=now, **content)
+        session.add(version)
+        session.flush()
+        question.current_version_id = version.id
+        audit.record(session, now, actor_id, "question.version", question,
+                     {"version": number})
+
+
+def search_text(payload: dict) -> str:
+    texts = list(payload["stem"].values())
+    for option in payload.get("options", []):
+        texts += option["text"].values()
+    return " ".join(texts).lower()
+
+
+def _apply_certification(session, now, rec, actor_id, report):
+    cert = session.scalar(select(Certification).where(Certification.code == rec.code))
+    if cert is None:
+        cert = Certification(code=rec.code)
+        session.add(cert)
+    cert.name_en, cert.name_zh = rec.name_en, rec.name_zh
+    cert.level, cert.validity_months = rec.level, rec.validity_months
+    session.flush()
+    sections = [{k: v for k, v in s.items() if k != "line"} for s in rec.blueprint["sections"]]
+    wanted = {"time_limit_minutes": rec.blueprint["time_limit_minutes"],
+              "pass_mark": float(rec.blueprint["pass_mark"]),
+              "shuffle_options": rec.blueprint["shuffle_options"], "sections": sections}
+    current = cert.current_blueprint
+    if current is not None and {
+            "time_limit_minutes": current.time_limit_minutes, "pass_mark": current.pass_mark,
+            "shuffle_options": current.shuffle_options, "sections": current.sections} == wanted:
+        return
+    blueprint = Blueprint(certification_id=cert.id, created_at=now, **wanted)
+    session.add(blueprint)
+    session.flush()
+    cert.current_blueprint_id = blueprint.id
+    report.certifications += 1
+    audit.record(session, now, actor_id, "certification.blueprint", cert,
+                 {"blueprint": blueprint.id})

@@ -1,0 +1,94 @@
+"""What every question type provides."""
+
+import random
+import string
+from typing import Any
+
+from examsys.bank.yamlio import Problems
+
+LANGS = ("en", "zh")
+DISPLAY_IDS = string.ascii_uppercase
+
+
+class ResponseError(ValueError):
+    """A response that does not fit the question (wrong shape or unknown option)."""
+
+
+def localised(texts: dict[str, str], lang: str) -> str:
+    """The text in ``lang``, else in the other shipped language."""
+    lang = "zh" if lang.startswith("zh") else "en"
+    return texts.get(lang) or next((texts[k] for k in LANGS if texts.get(k)), "")
+
+
+def read_texts(raw: Any, field: str, problems: Problems, line: int) -> dict[str, str] | None:
+    """A bilingual text: a mapping of en/zh to non-empty strings."""
+    if isinstance(raw, str) and raw.strip():
+        problems.add(line, field, "give the text per language, e.g. {en: ..., zh: ...}")
+        return None
+    if not isinstance(raw, dict) or not raw:
+        problems.add(line, field, "is required: a mapping of language (en, zh) to text")
+        return None
+    out = {}
+    for lang, text in raw.items():
+        if lang not in LANGS:
+            problems.add(getattr(raw, "line", line), f"{field}.{lang}",
+                         "unknown language (use en or zh)")
+        elif not isinstance(text, str | int | float) or not str(text).strip():
+            problems.add(getattr(raw, "line", line), f"{field}.{lang}", "must be non-empty text")
+        else:
+            out[lang] = str(text).strip()
+    return out or None
+
+
+class QuestionType:
+    name: str = ""
+    auto_graded = True
+    has_options = False
+
+    def validate(self, raw: dict, problems: Problems) -> dict:
+        """Check the type-specific part of an authored question; return the payload part."""
+        raise NotImplementedError
+
+    def shuffle(self, payload: dict, rng: random.Random, shuffle: bool) -> list[str] | None:
+        """The option order of one attempt (original ids in display order), if any."""
+        if not self.has_options:
+            return None
+        ids = [o["id"] for o in payload["options"]]
+        if shuffle:
+            rng.shuffle(ids)
+        return ids
+
+    def present(self, payload: dict, order: list[str] | None, lang: str) -> dict:
+        """The candidate's view: never the key."""
+        view: dict[str, Any] = {"stem": localised(payload["stem"], lang)}
+        if self.has_options:
+            by_id = {o["id"]: o for o in payload["options"]}
+            view["options"] = [{"id": DISPLAY_IDS[i], "text": localised(by_id[oid]["text"], lang)}
+                               for i, oid in enumerate(order)]
+        return view
+
+    def parse(self, payload: dict, order: list[str] | None, response: Any) -> Any:
+        """Turn a candidate's response into canonical form; raise ResponseError if it can't be."""
+        raise NotImplementedError
+
+    def display(self, order: list[str] | None, canonical: Any) -> Any:
+        """The canonical response as the candidate sent it (for resuming)."""
+        return canonical
+
+    def grade(self, payload: dict, canonical: Any) -> float:
+        """The fraction of the points earned, in [0, 1]; unanswered scores 0."""
+        raise NotImplementedError
+
+    def key(self, payload: dict) -> Any:
+        """The key in canonical form, for examiners."""
+        raise NotImplementedError
+
+
+def display_id(order: list[str], original: str) -> str:
+    return DISPLAY_IDS[order.index(original)]
+
+
+def original_id(order: list[str], shown: Any) -> str:
+    if not isinstance(shown, str) or len(shown) != 1 or shown not in DISPLAY_IDS[: len(order)]:
+        raise ResponseError(f"unknown option {shown!r}")
+    return order[DISPLAY_IDS.index(shown)]

@@ -1,0 +1,104 @@
+"""Single and multiple choice."""
+
+import re
+
+from examsys.bank.types.base import (
+    QuestionType,
+    ResponseError,
+    display_id,
+    original_id,
+    read_texts,
+)
+
+OPTION_ID = re.compile(r"^[a-z0-9_]{1,16}$")
+SCORING_MODES = ("all_or_nothing", "partial")
+
+
+def read_options(q, problems, min_count: int, max_count: int) -> list[dict]:
+    raw = q.get("options")
+    if not isinstance(raw, list) or not (min_count <= len(raw) <= max_count):
+        problems.add(q.line, "options", f"give between {min_count} and {max_count} options")
+        return []
+    options, seen = [], set()
+    for i, item in enumerate(raw):
+        line = getattr(item, "line", q.line)
+        if not isinstance(item, dict):
+            problems.add(line, f"options[{i}]", "must be a mapping with id and text")
+            continue
+        oid = str(item.get("id", ""))
+        if not OPTION_ID.match(oid):
+            problems.add(line, f"options[{i}].id", "must be a short id such as a, b, c")
+        elif oid in seen:
+            problems.add(line, f"options[{i}].id", f"duplicate option id {oid!r}")
+        seen.add(oid)
+        correct = item.get("correct", False)
+        if not isinstance(correct, bool):
+            problems.add(line, f"options[{i}].correct", "must be true or false")
+        text = read_texts(item.get("text"), f"options[{i}].text", problems, line)
+        options.append({"id": oid, "text": text or {}, "correct": correct is True})
+    return options
+
+
+class SingleChoice(QuestionType):
+    name = "single_choice"
+    has_options = True
+
+    def validate(self, q, problems):
+        options = read_options(q, problems, 2, 8)
+        if options and sum(o["correct"] for o in options) != 1:
+            problems.add(q.line, "options", "exactly one option must be correct: true")
+        return {"options": options}
+
+    def parse(self, payload, order, response):
+        if response is None:
+            return None
+        return original_id(order, response)
+
+    def display(self, order, canonical):
+        return None if canonical is None else display_id(order, canonical)
+
+    def grade(self, payload, canonical):
+        return 1.0 if canonical is not None and canonical == self.key(payload) else 0.0
+
+    def key(self, payload):
+        return next(o["id"] for o in payload["options"] if o["correct"])
+
+
+class MultipleChoice(QuestionType):
+    name = "multiple_choice"
+    has_options = True
+
+    def validate(self, q, problems):
+        options = read_options(q, problems, 3, 8)
+        if options and sum(o["correct"] for o in options) < 2:
+            problems.add(q.line, "options", "at least two options must be correct: true "
+                                            "(use single_choice for one)")
+        scoring = q.get("scoring", "all_or_nothing")
+        if scoring not in SCORING_MODES:
+            problems.add(q.line, "scoring", "must be all_or_nothing or partial")
+        return {"options": options, "scoring": scoring}
+
+    def parse(self, payload, order, response):
+        if response is None:
+            return None
+        if not isinstance(response, list):
+            raise ResponseError("a multiple-choice answer is a list of option ids")
+        chosen = {original_id(order, r) for r in response}
+        return sorted(chosen)
+
+    def display(self, order, canonical):
+        return None if canonical is None else sorted(display_id(order, c) for c in canonical)
+
+    def grade(self, payload, canonical):
+        if not canonical:
+            return 0.0
+        key = set(self.key(payload))
+        chosen = set(canonical)
+        if payload.get("scoring") == "partial":
+            right = len(chosen & key)
+            wrong = len(chosen - key)
+            return max(0.0, (right - wrong) / len(key))
+        return 1.0 if chosen == key else 0.0
+
+    def key(self, payload):
+        return sorted(o["id"] for o in payload["options"] if o["correct"])

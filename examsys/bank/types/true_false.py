@@ -1,0 +1,24 @@
+"""True/false."""
+
+from examsys.bank.types.base import QuestionType, ResponseError
+
+
+class TrueFalse(QuestionType):
+    name = "true_false"
+
+    def validate(self, q, problems):
+        answer = q.get("answer")
+        if not isinstance(answer, bool):
+            problems.add(q.line, "answer", "must be true or false")
+        return {"answer": answer is True}
+
+    def parse(self, payload, order, response):
+        if response is None or isinstance(response, bool):
+            return response
+        raise ResponseError("a true/false answer is true or false")
+
+    def grade(self, payload, canonical):
+        return 1.0 if canonical is not None and canonical == payload["answer"] else 0.0
+
+    def key(self, payload):
+        return payload["answer"]

@@ -1,0 +1,260 @@
+"""Validating bank documents (topics, questions, certifications) before anything is written.
+
+Every problem is collected with its file, line and field; nothing stops at the first one.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from examsys.bank.models import LEVELS, Status
+from examsys.bank.types import REGISTRY
+from examsys.bank.types.base import read_texts
+from examsys.bank.yamlio import LineDict, Problems, load_yaml
+
+KEY = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
+TOPIC_KEY = re.compile(r"^[a-z0-9_]{1,40}$")
+RELEASES = ("immediate", "after_close", "manual")
+
+
+@dataclass
+class TopicRecord:
+    path: str
+    parent: str | None
+    name_en: str
+    name_zh: str
+
+
+@dataclass
+class QuestionRecord:
+    key: str
+    topic: str
+    type: str
+    levels: list[str]
+    difficulty: int
+    status: str
+    tags: list[str]
+    reference: str | None
+    payload: dict
+    file: str
+    line: int
+
+
+@dataclass
+class CertificationRecord:
+    code: str
+    name_en: str
+    name_zh: str
+    level: str
+    validity_months: int
+    blueprint: dict
+    file: str
+    line: int
+
+
+@dataclass
+class BankDocument:
+    topics: list[TopicRecord] = field(default_factory=list)
+    questions: list[QuestionRecord] = field(default_factory=list)
+    certifications: list[CertificationRecord] = field(default_factory=list)
+
+    def extend(self, other: "BankDocument") -> None:
+        self.topics += other.topics
+        self.questions += other.questions
+        self.certifications += other.certifications
+
+
+def _int(raw, lo: int, hi: int) -> int | None:
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and lo <= raw <= hi else None
+
+
+def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
+    """Validate one file's content; problems go to ``problems``."""
+    doc = BankDocument()
+    tree = load_yaml(data, problems)
+    if tree is None:
+        return doc
+    if not isinstance(tree, dict) or not set(tree) & {"topics", "questions", "certifications"}:
+        problems.add(getattr(tree, "line", 1), "",
+                     "expected a mapping with topics:, questions: or certifications:")
+        return doc
+    for key in set(tree) - {"topics", "questions", "certifications"}:
+        problems.add(tree.line, key, "unknown top-level key")
+    for section, reader in (("topics", _read_topics), ("questions", _read_question),
+                            ("certifications", _read_certification)):
+        items = tree.get(section)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.add(tree.line, section, "must be a list")
+            continue
+        if section == "topics":
+            _read_topics(items, None, doc, problems)
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, LineDict):
+                problems.add(getattr(items, "line", 0), f"{section}[{index}]", "must be a mapping")
+                continue
+            reader(item, name, doc, problems)
+    return doc
+
+
+def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problems) -> None:
+    for item in items:
+        line = getattr(item, "line", getattr(items, "line", 0))
+        if not isinstance(item, dict):
+            problems.add(line, "topics", "each topic is a mapping with key and name")
+            continue
+        key = item.get("key")
+        if not isinstance(key, str) or not TOPIC_KEY.match(key):
+            problems.add(line, "topics.key", "must be lower-case letters, digits or _")
+            continue
+        path = f"{parent}/{key}" if parent else key
+        names = read_texts(item.get("name"), f"topics[{path}].name", problems, line) or {}
+        if names and set(names) != {"en", "zh"}:
+            problems.add(line, f"topics[{path}].name", "a topic needs both en and zh names")
+        doc.topics.append(TopicRecord(path, parent, names.get("en", ""), names.get("zh", "")))
+        children = item.get("children") or []
+        if not isinstance(children, list):
+            problems.add(line, f"topics[{path}].children", "must be a list")
+        else:
+            _read_topics(children, path, doc, problems)
+
+
+def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
+    key = q.get("key")
+    if not isinstance(key, str) or not KEY.match(key):
+        problems.add(q.line, "key", "must be upper-case letters, digits and -, e.g. LIB-CATH-0001")
+        key = f"#line{q.line}"
+    problems.prefix = f"{key}."
+    try:
+        qtype = REGISTRY.get(q.get("type"))
+        if qtype is None:
+            problems.add(q.line, "type", f"must be one of {', '.join(sorted(REGISTRY))}")
+        topic = q.get("topic")
+        if not isinstance(topic, str) or not topic:
+            problems.add(q.line, "topic", "is required (a path such as materials/cathode)")
+        levels = q.get("levels")
+        if (not isinstance(levels, list) or not levels
+                or any(lv not in LEVELS for lv in levels)):
+            problems.add(q.line, "levels", f"must be a non-empty list of {', '.join(LEVELS)}")
+            levels = []
+        difficulty = _int(q.get("difficulty"), 1, 5)
+        if difficulty is None:
+            problems.add(q.line, "difficulty", "must be a whole number from 1 to 5")
+        status = q.get("status", Status.ACTIVE.value)
+        if status not in {s.value for s in Status}:
+            problems.add(q.line, "status", "must be draft, review, active or retired")
+        tags = q.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            problems.add(q.line, "tags", "must be a list of words")
+            tags = []
+        reference = q.get("reference")
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 300):
+            problems.add(q.line, "reference", "must be a text of at most 300 characters")
+        stem = read_texts(q.get("stem"), "stem", problems, q.line)
+        explanation = (read_texts(q["explanation"], "explanation", problems, q.line)
+                       if q.get("explanation") is not None else None)
+        payload = {"stem": stem or {}, "explanation": explanation}
+        if qtype is not None:
+            payload.update(qtype.validate(q, problems))
+        _check_languages(q, payload, problems)
+        known = {"key", "topic", "type", "levels", "difficulty", "status", "tags", "reference",
+                 "stem", "explanation", "options", "answer", "tolerance", "unit", "scoring"}
+        for extra in sorted(set(q) - known):
+            problems.add(q.line, extra, "unknown field")
+        doc.questions.append(QuestionRecord(
+            key=key, topic=topic or "", type=q.get("type") or "", levels=list(levels),
+            difficulty=difficulty or 1, status=status, tags=list(tags), reference=reference,
+            payload=payload, file=name, line=q.line))
+    finally:
+        problems.prefix = ""
+
+
+def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
+    langs = set(payload["stem"])
+    texts = [("explanation", payload.get("explanation"))]
+    texts += [(f"options[{i}].text", o["text"]) for i, o in enumerate(payload.get("options", []))]
+    for field_name, text in texts:
+        if text and set(text) != langs:
+            problems.add(q.line, field_name,
+                         f"has languages {sorted(text)} but the stem has {sorted(langs)}")
+
+
+def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
+    code = c.get("code")
+    if not isinstance(code, str) or not KEY.match(code):
+        problems.add(c.line, "code", "must be upper-case letters, digits and -")
+        code = f"#line{c.line}"
+    problems.prefix = f"{code}."
+    try:
+        names = read_texts(c.get("name"), "name", problems, c.line) or {}
+        level = c.get("level")
+        if level not in LEVELS:
+            problems.add(c.line, "level", f"must be one of {', '.join(LEVELS)}")
+        validity = _int(c.get("validity_months"), 1, 240)
+        if validity is None:
+            problems.add(c.line, "validity_months", "must be a whole number of months (1–240)")
+        blueprint = _read_blueprint(c.get("blueprint"), c.line, problems)
+        doc.certifications.append(CertificationRecord(
+            code=code, name_en=names.get("en", ""), name_zh=names.get("zh", names.get("en", "")),
+            level=level or "", validity_months=validity or 12, blueprint=blueprint,
+            file=name, line=c.line))
+    finally:
+        problems.prefix = ""
+
+
+def _read_blueprint(b, line: int, problems: Problems) -> dict:
+    if not isinstance(b, dict):
+        problems.add(line, "blueprint", "is required")
+        return {}
+    line = b.line
+    limit = _int(b.get("time_limit_minutes"), 1, 24 * 60)
+    if limit is None:
+        problems.add(line, "blueprint.time_limit_minutes", "must be whole minutes (1–1440)")
+    pass_mark = b.get("pass_mark")
+    if not isinstance(pass_mark, int | float) or isinstance(pass_mark, bool) or not (
+            0 < pass_mark <= 100):
+        problems.add(line, "blueprint.pass_mark", "must be a percentage above 0, at most 100")
+    shuffle = b.get("shuffle_options", True)
+    if not isinstance(shuffle, bool):
+        problems.add(line, "blueprint.shuffle_options", "must be true or false")
+    sections, keys = [], set()
+    raw_sections = b.get("sections")
+    if not isinstance(raw_sections, list) or not raw_sections:
+        problems.add(line, "blueprint.sections", "give at least one section")
+        raw_sections = []
+    for i, s in enumerate(raw_sections):
+        where = f"blueprint.sections[{i}]"
+        sline = getattr(s, "line", line)
+        if not isinstance(s, dict):
+            problems.add(sline, where, "must be a mapping")
+            continue
+        key = s.get("key")
+        if not isinstance(key, str) or not TOPIC_KEY.match(key) or key in keys:
+            problems.add(sline, f"{where}.key", "must be a unique lower-case key")
+        keys.add(key)
+        title = read_texts(s.get("title"), f"{where}.title", problems, sline) or {}
+        topics = s.get("topics")
+        if not isinstance(topics, list) or not topics or not all(
+                isinstance(t, str) for t in topics):
+            problems.add(sline, f"{where}.topics", "must be a non-empty list of topic paths")
+            topics = []
+        levels = s.get("levels")
+        if not isinstance(levels, list) or not levels or any(lv not in LEVELS for lv in levels):
+            problems.add(sline, f"{where}.levels", "must be a non-empty list of level codes")
+            levels = []
+        count = _int(s.get("count"), 1, 500)
+        if count is None:
+            problems.add(sline, f"{where}.count", "must be a whole number from 1 to 500")
+        points = s.get("points", 1)
+        if not isinstance(points, int | float) or isinstance(points, bool) or points <= 0:
+            problems.add(sline, f"{where}.points", "must be a positive number")
+        section_pass = s.get("pass_mark")
+        if section_pass is not None and (not isinstance(section_pass, int | float)
+                                         or not 0 < section_pass <= 100):
+            problems.add(sline, f"{where}.pass_mark", "must be a percentage above 0, at most 100")
+        sections.append({"key": key, "title": title, "topics": list(topics),
+                         "levels": list(levels), "count": count or 1, "points": points,
+                         "pass_mark": section_pass, "line": sline})
+    return {"time_limit_minutes": limit or 1, "pass_mark": pass_mark,
+            "shuffle_options": shuffle is not False, "sections": sections}

@@ -1,0 +1,174 @@
+"""The examsys command: Flask's CLI group plus the commands of this product."""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from examsys.core.clock import utcnow
+from examsys.extensions import db
+
+BANK_DIR = Path(__file__).resolve().parent.parent / "question_bank"
+
+
+def _create_app():
+    from examsys import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+             add_version_option=False)
+def main():
+    """examsys: certification exams for the lithium-battery industry."""
+
+
+def register_cli(app) -> None:
+    for command in (init_command, serve_command, import_bank_command, check_bank_command,
+                    create_user_command, close_overdue_command):
+        app.cli.add_command(command)
+
+
+def _print_problems(problems) -> None:
+    for p in problems:
+        click.echo(f"  {p}", err=True)
+    click.echo(f"{len(problems)} problem(s); nothing was written.", err=True)
+
+
+def init_database(seed: bool = True) -> None:
+    """Apply migrations; on an empty database load the bundled bank and an admin."""
+    from examsys.accounts.models import Role, User
+    from examsys.accounts.services import create_user
+    from examsys.bank import importer
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if not seed or db.session.scalar(select(func.count(User.id))):
+        return  # a database with users is never reseeded
+    doc, problems = importer.read_files([BANK_DIR])
+    try:
+        if problems:
+            raise importer.ImportFailed(problems)
+        report = importer.apply(db.session, utcnow(), doc, None)
+    except importer.ImportFailed as failed:
+        _print_problems(failed.problems)
+        raise SystemExit(1) from None
+    email = os.environ.get("EXAMSYS_ADMIN_EMAIL", "admin@example.com")
+    password = os.environ.get("EXAMSYS_ADMIN_PASSWORD")
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    create_user(db.session, utcnow(), email=email, name="Administrator", role=Role.ADMIN,
+                password=password)
+    db.session.commit()
+    click.echo(f"Loaded the bank: {report.created} questions, {report.topics} topics, "
+               f"{report.certifications} certifications.")
+    if generated:
+        click.echo(f"Created the admin account {email} with the password {password} "
+                   "(shown once; change it or set EXAMSYS_ADMIN_PASSWORD).")
+    else:
+        click.echo(f"Created the admin account {email} (password from EXAMSYS_ADMIN_PASSWORD).")
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Apply migrations and seed an empty database."""
+    init_database()
+    click.echo("Database ready.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve_command(host, port, threads):
+    """Prepare the database and serve the app (waitress; never in debug mode)."""
+    from waitress import serve
+
+    init_database()
+    app = current_app._get_current_object()
+    app.debug = False
+    click.echo(f"examsys is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(app, host=host, port=port, threads=threads, ident="examsys")
+
+
+@click.command("import-bank")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report, write nothing.")
+@with_appcontext
+def import_bank_command(paths, dry_run):
+    """Import YAML bank files or folders in one transaction (all or nothing)."""
+    from examsys.bank import importer
+
+    doc, problems = importer.read_files(list(paths))
+    try:
+        if problems:
+            raise importer.ImportFailed(problems)
+        report = importer.apply(db.session, utcnow(), doc, None)
+    except importer.ImportFailed as failed:
+        db.session.rollback()
+        _print_problems(failed.problems)
+        sys.exit(1)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(f"{'Would import' if dry_run else 'Imported'}: {report.created} new questions, "
+               f"{report.new_versions} new versions, {report.unchanged} unchanged, "
+               f"{report.topics} new topics, {report.certifications} certification updates.")
+
+
+@click.command("check-bank")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@with_appcontext
+def check_bank_command(paths):
+    """Validate bank files without writing anything."""
+    from examsys.bank import importer
+
+    doc, problems = importer.read_files(list(paths))
+    if not problems:
+        problems = importer.cross_check(db.session, doc)
+    db.session.rollback()
+    if problems:
+        _print_problems(problems)
+        sys.exit(1)
+    click.echo(f"OK: {len(doc.questions)} questions, {len(doc.topics)} topics, "
+               f"{len(doc.certifications)} certifications.")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "examiner", "candidate"]), required=True)
+@click.option("--name", required=True)
+@with_appcontext
+def create_user_command(email, role, name):
+    """Create a user; the password comes from EXAMSYS_PASSWORD or a prompt."""
+    from examsys.accounts.services import create_user
+    from examsys.core.errors import DomainError
+
+    password = os.environ.get("EXAMSYS_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(db.session, utcnow(), email=email, name=name, role=role,
+                           password=password)
+        db.session.commit()
+    except DomainError as err:
+        click.echo(f"Error: {err.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.command("close-overdue")
+@with_appcontext
+def close_overdue_command():
+    """Close and grade every attempt past its deadline (run it from cron every minute)."""
+    from examsys.exams.delivery import close_overdue
+
+    closed = close_overdue(db.session, utcnow())
+    click.echo(f"Closed {closed} overdue attempt(s).")

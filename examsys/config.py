@@ -1,0 +1,62 @@
+"""Configuration from the environment; nothing secret lives in the code."""
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_PASSWORD_HASH = "scrypt:131072:8:1"  # noqa: S105 - n = 2^17, r = 8, p = 1
+
+
+def _list(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into the instance folder.
+
+    The generated key keeps a single-machine install working across restarts; several app
+    servers must share one SECRET_KEY through the environment.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(app, overrides: dict | None = None) -> None:
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'examsys.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url.removeprefix("postgres://")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    app.config.update(
+        SECRET_KEY=None,
+        SECRET_KEY_FALLBACKS=_list(os.environ.get("SECRET_KEY_FALLBACKS")),
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        PASSWORD_HASH_METHOD=os.environ.get("EXAMSYS_PASSWORD_HASH", DEFAULT_PASSWORD_HASH),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("EXAMSYS_SECURE_COOKIES", "0") == "1",
+        SESSION_COOKIE_NAME="examsys_session",
+        REMEMBER_COOKIE_DURATION=0,
+        WTF_CSRF_TIME_LIMIT=None,  # the login session bounds the token's life
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_DEFAULT_TIMEZONE="UTC",
+        LANGUAGES=["en", "zh_CN"],
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT=os.environ.get("EXAMSYS_LOGIN_RATE_LIMIT", "10 per minute"),
+        VERIFY_RATE_LIMIT=os.environ.get("EXAMSYS_VERIFY_RATE_LIMIT", "60 per minute"),
+        ISSUER_NAME=os.environ.get("EXAMSYS_ISSUER", "Lithium Battery Certification Board"),
+    )
+    if overrides:
+        app.config.update(overrides)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secret_key(instance)

@@ -1,0 +1,116 @@
+"""One error shape for the JSON API, HTML error pages for everything else."""
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+# Machine-readable codes for the HTTP errors the API can answer with.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+class DomainError(Exception):
+    """A rule of the domain said no; views turn it into a 4xx answer or a flash."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 details: dict | list | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.details = details
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, code: str, message: str, details=None):
+    body = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return jsonify(body), status
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in."),
+        403: _("You do not have access to this page."),
+        404: _("Nothing was found at this address."),
+        405: _("This method is not allowed here."),
+        409: _("The request conflicts with the current state."),
+        413: _("The upload is too large."),
+        415: _("Send the request body as JSON."),
+        422: _("The request is not valid."),
+        429: _("Too many requests. Please wait a moment and try again."),
+    }
+
+
+def register_error_handlers(app) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        if wants_json():
+            return api_error(err.status, err.code, err.message, err.details)
+        return render_template("error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):
+        message = _("The form has expired or its security token is missing. Please try again.")
+        if wants_json():
+            return api_error(400, "csrf_failed", message)
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate(err):
+        message = _messages()[429]
+        if wants_json():
+            response, status = api_error(429, "rate_limited", message)
+        else:
+            response, status = render_template("error.html", status=429, message=message), 429
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        status = err.code or 500
+        message = _messages().get(status, err.description or "")
+        if wants_json():
+            return api_error(status, HTTP_CODES.get(status, "error"), message)
+        return render_template("error.html", status=status, message=message), status

@@ -1,0 +1,61 @@
+"""Translated names of codes shown on pages (levels, statuses, question types)."""
+
+from flask import g
+from flask_babel import gettext as _
+
+from examsys.bank.types.base import localised as _localised
+
+
+def level_name(code: str) -> str:
+    return {
+        "assistant_engineer": _("Assistant engineer"),
+        "engineer": _("Engineer"),
+        "senior_engineer": _("Senior engineer"),
+        "skill_5": _("Skill level 5 (junior worker)"),
+        "skill_4": _("Skill level 4 (intermediate worker)"),
+        "skill_3": _("Skill level 3 (senior worker)"),
+        "skill_2": _("Skill level 2 (technician)"),
+        "skill_1": _("Skill level 1 (senior technician)"),
+    }.get(code, code)
+
+
+def status_name(code: str) -> str:
+    return {"draft": _("draft"), "review": _("in review"), "active": _("active"),
+            "retired": _("retired"), "in_progress": _("in progress"),
+            "submitted": _("submitted"), "expired": _("closed at the deadline"),
+            "graded": _("graded"), "invalidated": _("invalidated"), "valid": _("valid"),
+            "revoked": _("revoked"), "not_found": _("not found"),
+            "invalid": _("invalid")}.get(code, code)
+
+
+def type_name(code: str) -> str:
+    return {"single_choice": _("Single choice"), "multiple_choice": _("Multiple choice"),
+            "true_false": _("True/false"), "numeric": _("Numeric")}.get(code, code)
+
+
+def release_name(code: str) -> str:
+    return {"immediate": _("immediately after grading"),
+            "after_close": _("after the window closes"),
+            "manual": _("when an examiner releases them")}.get(code, code)
+
+
+def localised(texts: dict | None) -> str:
+    return _localised(texts or {}, getattr(g, "lang", "en"))
+
+
+def key_text(version, key) -> str:
+    if isinstance(key, bool):
+        return _("True") if key else _("False")
+    if version.type == "numeric":
+        (kind, amount), = version.payload["tolerance"].items()
+        tol = f"± {amount:g}" if kind == "absolute" else f"± {amount * 100:g} %"
+        return f"{key:g} {version.payload.get('unit') or ''} ({tol})"
+    return ", ".join(key) if isinstance(key, list) else str(key)
+
+
+def filters_args(filters: dict) -> dict:
+    return {k: v for k, v in filters.items() if v}
+
+
+TEMPLATE_GLOBALS = {f.__name__: f for f in (level_name, status_name, type_name, release_name,
+                                             localised, key_text, filters_args)}

@@ -1,0 +1,181 @@
+"""JSON API for exam sessions and attempts (candidates and examiners)."""
+
+from datetime import datetime
+
+from flask import Blueprint, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from examsys.accounts.models import Role
+from examsys.accounts.setup import setup_url
+from examsys.certs.models import Certificate
+from examsys.core.api import json_body, ok
+from examsys.core.auth import candidate_required, roles_required, staff_required
+from examsys.core.clock import utcnow
+from examsys.core.errors import DomainError, Invalid, NotFound
+from examsys.exams import delivery, presenters, scheduling
+from examsys.exams.models import Certification, Enrollment, ExamSession
+from examsys.extensions import db
+
+bp = Blueprint("exams_api", __name__)
+iso = presenters.iso
+
+
+def _datetime(body: dict, field: str) -> datetime:
+    raw = body.get(field)
+    try:
+        value = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise Invalid(_("%(field)s must be an ISO 8601 time with a zone, e.g. "
+                        "2026-12-01T09:00:00Z.", field=field), code="invalid_datetime")
+    return value
+
+
+def session_json(es: ExamSession) -> dict:
+    return {"id": es.id, "title": es.title, "certification": es.certification.code,
+            "certification_name": es.certification.name(g.lang),
+            "opens_at": iso(es.opens_at), "closes_at": iso(es.closes_at),
+            "time_limit_minutes": es.blueprint.time_limit_minutes,
+            "items": es.blueprint.item_count, "release": es.release,
+            "access_code_required": es.access_code is not None}
+
+
+@bp.route("/certifications")
+@staff_required
+def certifications():
+    rows = db.session.scalars(select(Certification).order_by(Certification.code))
+    return ok({"certifications": [
+        {"code": c.code, "name": c.name(g.lang), "level": c.level,
+         "validity_months": c.validity_months,
+         "blueprint": {"time_limit_minutes": c.current_blueprint.time_limit_minutes,
+                       "pass_mark": c.current_blueprint.pass_mark,
+                       "items": c.current_blueprint.item_count}
+         if c.current_blueprint else None} for c in rows]})
+
+
+@bp.route("/exam-sessions", methods=["GET"])
+@roles_required(Role.ADMIN, Role.EXAMINER, Role.CANDIDATE)
+def list_sessions():
+    now = utcnow()
+    query = select(ExamSession).order_by(ExamSession.opens_at)
+    if current_user.role == Role.CANDIDATE:
+        query = query.join(Enrollment, Enrollment.session_id == ExamSession.id).where(
+            Enrollment.candidate_id == current_user.id, ExamSession.closes_at > now)
+    return ok({"server_time": iso(now),
+               "sessions": [session_json(es) for es in db.session.scalars(query)]})
+
+
+@bp.route("/exam-sessions", methods=["POST"])
+@staff_required
+def create_session():
+    body = json_body()
+    code = body.get("certification")
+    if not isinstance(code, str):
+        raise Invalid(_("certification must be a certification code."), code="invalid")
+    es = scheduling.create_session(
+        db.session, utcnow(), certification_code=code, opens_at=_datetime(body, "opens_at"),
+        closes_at=_datetime(body, "closes_at"), access_code=body.get("access_code"),
+        release=body.get("release", "immediate"), title=body.get("title"),
+        actor_id=current_user.id)
+    db.session.commit()
+    out = session_json(es)
+    out["access_code"] = es.access_code
+    return ok(out, 201)
+
+
+@bp.route("/exam-sessions/<int:session_id>/enrollments", methods=["POST"])
+@staff_required
+def enroll(session_id):
+    es = db.session.get(ExamSession, session_id)
+    if es is None:
+        raise NotFound(_("No such exam session."))
+    body = json_body()
+    rows = []
+    for email in body.get("emails") or []:
+        rows.append(scheduling.EnrollRow(str(email).strip().lower()))
+    for cand in body.get("candidates") or []:
+        if isinstance(cand, dict):
+            rows.append(scheduling.EnrollRow(str(cand.get("email", "")).strip().lower(),
+                                             cand.get("name") or None))
+    if not rows:
+        raise Invalid(_("Give emails: [...] or candidates: [{email, name}]."), code="invalid")
+    result = scheduling.enroll(db.session, utcnow(), es, rows, current_user.id)
+    created = [{"email": u.email, "setup_url": setup_url(u)} for u, _t in result.created]
+    db.session.commit()
+    return ok({"enrolled": [u.email for u in result.enrolled],
+               "already_enrolled": [u.email for u in result.already],
+               "created_accounts": created})
+
+
+@bp.route("/exam-sessions/<int:session_id>/release", methods=["POST"])
+@staff_required
+def release(session_id):
+    es = db.session.get(ExamSession, session_id)
+    if es is None:
+        raise NotFound(_("No such exam session."))
+    scheduling.release_results(db.session, utcnow(), es, current_user.id)
+    db.session.commit()
+    return ok({"released_at": iso(es.released_at)})
+
+
+@bp.route("/exam-sessions/<int:session_id>/attempts", methods=["POST"])
+@candidate_required
+def start(session_id):
+    body = json_body() if request.get_data(cache=True) else {}
+    now = utcnow()
+    try:
+        attempt, created = delivery.start_or_resume(db.session, now, session_id,
+                                                    current_user.id, body.get("access_code"))
+        db.session.commit()
+    except DomainError:
+        db.session.commit()  # keeps an overdue attempt's close, if one happened
+        raise
+    attempt = delivery.load_attempt(db.session, now, attempt.id, current_user.id)
+    return ok(presenters.for_candidate(attempt, now, g.lang), 201 if created else 200)
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["PUT"])
+@candidate_required
+def save(attempt_id, position):
+    body = json_body()
+    if "response" not in body or "seq" not in body:
+        raise Invalid(_("Send response and seq."), code="invalid")
+    now = utcnow()
+    try:
+        item = delivery.save_response(db.session, now, attempt_id, current_user.id, position,
+                                      body["response"], body["seq"], current_user.login_token)
+        db.session.commit()
+    except DomainError:
+        db.session.commit()  # keeps an overdue attempt's close; the save itself wrote nothing
+        raise
+    return ok({"position": item.position, "seq": item.last_seq,
+               "saved_at": iso(item.saved_at), "server_time": iso(now),
+               "deadline": iso(item.attempt.deadline)})
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@candidate_required
+def submit(attempt_id):
+    now = utcnow()
+    delivery.submit(db.session, now, attempt_id, current_user.id)
+    db.session.commit()
+    return _attempt_json(attempt_id, now, current_user.id)
+
+
+def _attempt_json(attempt_id: int, now: datetime, candidate_id: int | None):
+    attempt = delivery.load_attempt(db.session, now, attempt_id, candidate_id)
+    cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
+    if candidate_id is None:
+        return ok(presenters.for_examiner(attempt, now, g.lang, cert))
+    released = delivery.results_released(attempt, now)
+    return ok(presenters.for_candidate(attempt, now, g.lang, cert if released else None))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@roles_required(Role.ADMIN, Role.EXAMINER, Role.CANDIDATE)
+def get_attempt(attempt_id):
+    candidate_id = current_user.id if current_user.role == Role.CANDIDATE else None
+    return _attempt_json(attempt_id, utcnow(), candidate_id)

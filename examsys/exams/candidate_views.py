@@ -1,0 +1,94 @@
+"""The candidate's pages: dashboard, the exam room, results."""
+
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from examsys.certs.models import Certificate
+from examsys.core.auth import candidate_required
+from examsys.core.clock import utcnow
+from examsys.core.errors import DomainError
+from examsys.exams import delivery, presenters
+from examsys.exams.forms import ActionForm, StartForm
+from examsys.exams.models import Attempt, Enrollment, ExamSession
+from examsys.extensions import db
+
+bp = Blueprint("candidate", __name__)
+
+
+@bp.route("/dashboard")
+@candidate_required
+def dashboard():
+    now = utcnow()
+    enrollments = db.session.scalars(
+        select(Enrollment).join(ExamSession, Enrollment.session_id == ExamSession.id)
+        .where(Enrollment.candidate_id == current_user.id)
+        .order_by(ExamSession.opens_at.desc())).all()
+    attempts = db.session.scalars(select(Attempt).where(
+        Attempt.candidate_id == current_user.id).order_by(Attempt.id)).all()
+    by_enrollment: dict[int, list[Attempt]] = {}
+    for att in attempts:
+        by_enrollment.setdefault(att.enrollment_id, []).append(att)
+    released_ids = [a.id for a in attempts if delivery.results_released(a, now)]
+    certificates = db.session.scalars(select(Certificate).where(
+        Certificate.attempt_id.in_(released_ids)).order_by(Certificate.issued_at.desc())
+    ).all() if released_ids else []
+    return render_template("candidate/dashboard.html", enrollments=enrollments,
+                           by_enrollment=by_enrollment, certificates=certificates, now=now,
+                           released_ids=set(released_ids), start_form=StartForm(),
+                           is_overdue=delivery.is_overdue)
+
+
+@bp.route("/sessions/<int:session_id>/start", methods=["POST"])
+@candidate_required
+def start(session_id):
+    form = StartForm()
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return redirect(url_for("candidate.dashboard"))
+    try:
+        attempt, _created = delivery.start_or_resume(db.session, utcnow(), session_id,
+                                                     current_user.id, form.access_code.data)
+        db.session.commit()
+    except DomainError as err:
+        db.session.commit()  # keeps an overdue attempt's close, if one happened
+        flash(err.message, "error")
+        return redirect(url_for("candidate.dashboard"))
+    return redirect(url_for("candidate.exam", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@candidate_required
+def exam(attempt_id):
+    now = utcnow()
+    attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
+    if not attempt.is_open:
+        return redirect(url_for("candidate.result", attempt_id=attempt.id))
+    data = presenters.for_candidate(attempt, now, g.lang)
+    return render_template("candidate/exam.html", attempt=attempt, data=data,
+                           submit_form=ActionForm())
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@candidate_required
+def submit(attempt_id):
+    if ActionForm().validate_on_submit():
+        delivery.submit(db.session, utcnow(), attempt_id, current_user.id)
+        db.session.commit()
+    return redirect(url_for("candidate.result", attempt_id=attempt_id))
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@candidate_required
+def result(attempt_id):
+    now = utcnow()
+    attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
+    if attempt.is_open:
+        return redirect(url_for("candidate.exam", attempt_id=attempt.id))
+    released = delivery.results_released(attempt, now)
+    cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id)) \
+        if released else None
+    data = presenters.for_candidate(attempt, now, g.lang, cert, with_items=False)
+    return render_template("candidate/result.html", attempt=attempt, data=data,
+                           certificate=cert)

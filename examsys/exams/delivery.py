@@ -1,0 +1,222 @@
+"""Running an attempt: start or resume, save answers, submit, close at the deadline.
+
+Every rule about time is checked here against ``now`` from the server's clock, at the
+moment of each write; nothing the client says about time is believed.
+"""
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from examsys.bank.types import ResponseError, get_type
+from examsys.certs import services as certs
+from examsys.core import audit
+from examsys.core.database import begin_write
+from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
+from examsys.exams.assembly import draw_form
+from examsys.exams.models import (
+    Attempt,
+    AttemptItem,
+    AttemptState,
+    Enrollment,
+    ExamSession,
+    ReleasePolicy,
+    ResponseEvent,
+)
+from examsys.exams.scoring import grade_attempt
+
+MAX_SEQ = 2**62
+
+
+def compute_deadline(exam_session: ExamSession, enrollment: Enrollment,
+                     started_at: datetime) -> datetime:
+    limit = timedelta(minutes=exam_session.blueprint.time_limit_minutes
+                      + enrollment.extra_minutes)
+    return min(started_at + limit, exam_session.closes_at)
+
+
+def is_overdue(attempt: Attempt, now: datetime) -> bool:
+    """Past the deadline and its grace period: no save can count any more."""
+    return now > attempt.deadline + timedelta(seconds=attempt.session.grace_seconds)
+
+
+def results_released(attempt: Attempt, now: datetime) -> bool:
+    if attempt.state != AttemptState.GRADED:
+        return False
+    es = attempt.session
+    if es.release == ReleasePolicy.IMMEDIATE:
+        return True
+    if es.release == ReleasePolicy.AFTER_CLOSE:
+        return now >= es.closes_at
+    return es.released_at is not None and es.released_at <= now
+
+
+def lock_attempt(session, attempt_id: int, candidate_id: int | None = None) -> Attempt:
+    """Load an attempt holding its row lock (PostgreSQL) for the rest of the transaction.
+
+    With ``candidate_id`` an attempt of someone else is reported as not found.
+    """
+    attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id)
+                             .with_for_update(of=Attempt)
+                             .execution_options(populate_existing=True))
+    if attempt is None or (candidate_id is not None and attempt.candidate_id != candidate_id):
+        raise NotFound(_("No such attempt."))
+    return attempt
+
+
+def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: int,
+                    access_code: str | None = None) -> tuple[Attempt, bool]:
+    """The candidate's running attempt, or a new one drawn now. Returns (attempt, created)."""
+    enrollment = session.scalar(select(Enrollment).where(
+        Enrollment.session_id == exam_session_id, Enrollment.candidate_id == candidate_id))
+    if enrollment is None:
+        raise NotFound(_("You are not enrolled in this exam session."))
+    es = enrollment.session
+    latest = session.scalar(select(Attempt).where(Attempt.enrollment_id == enrollment.id)
+                            .order_by(Attempt.number.desc()).limit(1))
+    if latest is not None and latest.is_open:
+        if not is_overdue(latest, now):
+            return latest, False
+        finish(session, now, lock_attempt(session, latest.id))
+    if now < es.opens_at:
+        raise Conflict(_("This exam session has not opened yet."), code="not_open")
+    if now >= es.closes_at:
+        raise Conflict(_("This exam session has closed."), code="closed")
+    used = session.scalar(select(func.count(Attempt.id))
+                          .where(Attempt.enrollment_id == enrollment.id))
+    if used >= enrollment.attempts_allowed:
+        raise Conflict(_("You have used every attempt this session allows."),
+                       code="no_attempts_left")
+    if es.access_code and not hmac.compare_digest(
+            (access_code or "").strip().upper().encode(), es.access_code.upper().encode()):
+        raise Forbidden(_("The access code is not right."), code="wrong_access_code")
+    seed = secrets.randbits(62)
+    form = draw_form(session, es.blueprint, seed)
+    attempt = Attempt(enrollment_id=enrollment.id, candidate_id=candidate_id, session_id=es.id,
+                      number=used + 1, seed=seed, state=AttemptState.IN_PROGRESS,
+                      started_at=now, deadline=compute_deadline(es, enrollment, now))
+    session.add(attempt)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request of the same candidate started it a moment ago: resume that one.
+        session.rollback()
+        return start_or_resume(session, now, exam_session_id, candidate_id, access_code)
+    session.add_all(AttemptItem(attempt_id=attempt.id, position=d.position, section=d.section,
+                                question_version_id=d.version.id, option_order=d.option_order,
+                                points=d.points, last_seq=0) for d in form)
+    audit.record(session, now, candidate_id, "attempt.start", attempt, {"seed": seed})
+    return attempt, True
+
+
+def save_response(session, now: datetime, attempt_id: int, candidate_id: int, position: int,
+                  response, seq, login_session_id: str | None = None) -> AttemptItem:
+    """Append a save if the attempt is open, the deadline (plus grace) not passed, and
+    ``seq`` newer than the item's last save. Otherwise raise, having written nothing
+    (except closing an overdue attempt, which the caller must commit)."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < MAX_SEQ:
+        raise Invalid(_("seq must be a positive whole number."), code="invalid_seq")
+    attempt = lock_attempt(session, attempt_id, candidate_id)
+    if not attempt.is_open:
+        raise Conflict(_("This attempt is closed; the answer was not saved."),
+                       code="attempt_closed")
+    if is_overdue(attempt, now):
+        finish(session, now, attempt)
+        raise Conflict(_("Time is up; the answer was not saved."), code="time_up",
+                       details={"closed": True})
+    item = session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
+                                                    AttemptItem.position == position))
+    if item is None:
+        raise NotFound(_("This attempt has no item %(n)s.", n=position))
+    if seq <= item.last_seq:
+        raise Conflict(_("A newer answer to this item is already saved."), code="stale_seq",
+                       details={"last_seq": item.last_seq})
+    try:
+        canonical = get_type(item.version.type).parse(item.version.payload, item.option_order,
+                                                      response)
+    except ResponseError as exc:
+        raise Invalid(_("This answer does not fit the question: %(why)s", why=str(exc)),
+                      code="invalid_response") from None
+    session.add(ResponseEvent(attempt_item_id=item.id, seq=seq, response=canonical,
+                              saved_at=now, login_session_id=login_session_id))
+    item.response, item.last_seq, item.saved_at = canonical, seq, now
+    return item
+
+
+def finish(session, now: datetime, attempt: Attempt, *, submitted: bool = False) -> Attempt:
+    """Close a locked attempt from its saved answers and grade it (idempotent).
+
+    A candidate's submit inside the deadline (plus grace) finishes at that moment; any
+    other close finishes at the deadline.
+    """
+    if not attempt.is_open:
+        return attempt
+    in_time = submitted and not is_overdue(attempt, now)
+    attempt.finished_at = min(now, attempt.deadline) if in_time else attempt.deadline
+    attempt.finish_reason = "submitted" if in_time else "deadline"
+    attempt.state = AttemptState.SUBMITTED if in_time else AttemptState.EXPIRED
+    session.execute(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+                    .options(selectinload(AttemptItem.version))).all()
+    grade_attempt(attempt, now)
+    if attempt.passed:
+        certs.issue(session, now, attempt)
+    audit.record(session, now, attempt.candidate_id if in_time else None,
+                 f"attempt.{attempt.finish_reason}", attempt,
+                 {"score": attempt.score, "passed": attempt.passed})
+    return attempt
+
+
+def submit(session, now: datetime, attempt_id: int, candidate_id: int) -> Attempt:
+    """Submit: the first call closes and grades; every later call returns the same result."""
+    return finish(session, now, lock_attempt(session, attempt_id, candidate_id), submitted=True)
+
+
+def close_if_overdue(session, now: datetime, attempt_id: int) -> bool:
+    attempt = lock_attempt(session, attempt_id)
+    if attempt.is_open and is_overdue(attempt, now):
+        finish(session, now, attempt)
+        return True
+    return False
+
+
+def close_overdue(session, now: datetime, batch: int = 200) -> int:
+    """Close every attempt whose deadline and grace have passed; commits per batch."""
+    closed, after = 0, 0
+    while True:
+        ids = session.scalars(
+            select(Attempt.id)
+            .where(Attempt.state == AttemptState.IN_PROGRESS, Attempt.deadline < now,
+                   Attempt.id > after)
+            .order_by(Attempt.id).limit(batch)).all()
+        closed += sum(close_if_overdue(session, now, i) for i in ids)
+        session.commit()
+        if len(ids) < batch:
+            return closed
+        after = ids[-1]
+
+
+def load_attempt(session, now: datetime, attempt_id: int,
+                 candidate_id: int | None = None) -> Attempt:
+    """An attempt with its items, closed first if its time ran out (the lazy close).
+
+    With ``candidate_id`` another candidate's attempt is reported as not found.
+    """
+    def query():
+        return session.scalar(select(Attempt).where(Attempt.id == attempt_id)
+                              .options(selectinload(Attempt.items))
+                              .execution_options(populate_existing=True))
+
+    attempt = query()
+    if attempt is None or (candidate_id is not None and attempt.candidate_id != candidate_id):
+        raise NotFound(_("No such attempt."))
+    if attempt.is_open and is_overdue(attempt, now):
+        begin_write(session)
+        close_if_overdue(session, now, attempt_id)
+        session.commit()
+        attempt = query()
+    return attempt

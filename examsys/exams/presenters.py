@@ -1,0 +1,85 @@
+"""What an attempt looks like to its candidate and to an examiner (API and pages alike)."""
+
+from datetime import datetime
+
+from examsys.bank.types import get_type
+from examsys.bank.types.base import localised
+from examsys.certs.models import Certificate
+from examsys.certs.services import token_for
+from examsys.exams.delivery import results_released
+from examsys.exams.models import Attempt
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def candidate_items(attempt: Attempt, lang: str) -> list[dict]:
+    """The form without any key: stems, options under opaque letters, saved answers."""
+    items = []
+    for item in attempt.items:
+        qtype = get_type(item.version.type)
+        view = qtype.present(item.version.payload, item.option_order, lang)
+        view.update(position=item.position, type=qtype.name, section=item.section,
+                    points=item.points,
+                    response=qtype.display(item.option_order, item.response),
+                    seq=item.last_seq, saved_at=iso(item.saved_at))
+        items.append(view)
+    return items
+
+
+def result(attempt: Attempt, certificate: Certificate | None, lang: str) -> dict:
+    sections = [{"key": s["key"], "title": localised(s["title"], lang), "score": s["score"],
+                 "max": s["max"], "percent": s["percent"], "passed": s["passed"]}
+                for s in attempt.sections or []]
+    out = {"score": attempt.score, "max_score": attempt.max_score,
+           "percent": round(100 * attempt.score / attempt.max_score, 2)
+           if attempt.max_score else 0.0,
+           "pass_mark": attempt.session.blueprint.pass_mark,
+           "passed": attempt.passed, "sections": sections, "certificate": None}
+    if certificate is not None:
+        out["certificate"] = {"serial": certificate.serial, "verify_token": token_for(certificate),
+                              "expires_at": iso(certificate.expires_at)}
+    return out
+
+
+def for_candidate(attempt: Attempt, now: datetime, lang: str,
+                  certificate: Certificate | None = None, with_items: bool = True) -> dict:
+    es = attempt.session
+    out = {
+        "attempt_id": attempt.id,
+        "state": attempt.state,
+        "session": {"id": es.id, "title": es.title,
+                    "certification": es.certification.name(lang)},
+        "started_at": iso(attempt.started_at),
+        "deadline": iso(attempt.deadline),
+        "server_time": iso(now),
+        "finished_at": iso(attempt.finished_at),
+        "last_seq": max((i.last_seq for i in attempt.items), default=0),
+        "released": results_released(attempt, now),
+        "result": None,
+    }
+    if with_items:
+        out["items"] = candidate_items(attempt, lang)
+    if out["released"]:
+        out["result"] = result(attempt, certificate, lang)
+    return out
+
+
+def for_examiner(attempt: Attempt, now: datetime, lang: str,
+                 certificate: Certificate | None = None) -> dict:
+    out = for_candidate(attempt, now, lang, certificate, with_items=False)
+    out["candidate"] = {"id": attempt.candidate.id, "name": attempt.candidate.name,
+                        "email": attempt.candidate.email}
+    out["seed"] = str(attempt.seed)
+    out["result"] = result(attempt, certificate, lang) if attempt.score is not None else None
+    items = []
+    for item, view in zip(attempt.items, candidate_items(attempt, lang), strict=True):
+        qtype = get_type(item.version.type)
+        key = qtype.key(item.version.payload)
+        view.update(question=item.version.question_id, version=item.version.number,
+                    key=qtype.display(item.option_order, key), canonical_response=item.response,
+                    fraction=item.fraction, awarded=item.awarded)
+        items.append(view)
+    out["items"] = items
+    return out

@@ -1,0 +1,224 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL when EXAMSYS_TEST_DATABASE_URL is
+set), built once by the migrations and emptied after every test; the app, a client, users."""
+
+import contextvars
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from examsys import create_app
+from examsys.accounts.models import Role
+from examsys.accounts.services import create_user
+from examsys.bank import importer
+from examsys.core.clock import utcnow
+from examsys.extensions import db, limiter
+
+DATA = Path(__file__).parent / "data"
+MINI_BANK = DATA / "mini_bank.yaml"
+PASSWORD = "correct horse battery"
+# Fast scrypt parameters for the many accounts tests create; production's are tested apart.
+TEST_HASH = "scrypt:1024:8:1"
+
+
+def _test_config(url: str, **extra) -> dict:
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret-key",
+              "PASSWORD_HASH_METHOD": TEST_HASH, "LOGIN_RATE_LIMIT": "1000 per minute",
+              "VERIFY_RATE_LIMIT": "1000 per minute", "SERVER_NAME": "exams.test"}
+    config.update(extra)
+    return config
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    Tests hold an app context for calling services; without this, requests would share
+    its ``g`` and database session. The test's own transaction is committed first so that
+    it holds no lock a request would wait for.
+    """
+
+    def open(self, *args, **kwargs):
+        if db.session.registry.has():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("EXAMSYS_TEST_DATABASE_URL")
+    if url:
+        url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    app = create_app(_test_config(url))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        from flask_migrate import upgrade
+
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+    return url
+
+
+def _empty_all_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        db.session.execute(text("PRAGMA defer_foreign_keys=ON"))
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our table names
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(database_url):
+    apps = []
+
+    def factory(**extra):
+        app = create_app(_test_config(database_url, **extra))
+        app.test_client_class = IsolatedClient
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if apps:
+        with apps[0].app_context():
+            _empty_all_tables()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    limiter.reset()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def add_user(role: Role | str, email: str, name: str = "Test User"):
+    user = create_user(db.session, utcnow(), email=email, name=name, role=role,
+                       password=PASSWORD)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def examiner(app):
+    return add_user(Role.EXAMINER, "examiner@example.com", "Wang Examiner")
+
+
+@pytest.fixture
+def candidate(app):
+    return add_user(Role.CANDIDATE, "cand@example.com", "张伟")
+
+
+@pytest.fixture
+def other_candidate(app):
+    return add_user(Role.CANDIDATE, "other@example.com", "Li Other")
+
+
+@pytest.fixture
+def bank(app):
+    doc, problems = importer.read_files([MINI_BANK])
+    assert problems == []
+    importer.apply(db.session, utcnow(), doc, None)
+    db.session.commit()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Api:
+    """A JSON API client that logs in and sends the CSRF token like an integration would."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.client.post("/api/v1/auth/login",
+                                    json={"email": email, "password": password})
+        if response.status_code == 200:
+            self.token = response.get_json()["csrf_token"]
+        return response
+
+    def _headers(self):
+        return {"X-CSRFToken": self.token} if self.token else {}
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, json=None, **kw):
+        return self.client.post(url, json=json, headers=self._headers(), **kw)
+
+    def put(self, url, json=None, **kw):
+        return self.client.put(url, json=json, headers=self._headers(), **kw)
+
+
+@pytest.fixture
+def api(app):
+    return Api(app.test_client())
+
+
+def login_page(client, email: str, password: str = PASSWORD):
+    """Log in through the HTML form (with its CSRF token); returns the response."""
+    page = client.get("/login")
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def window(hours_before: float = 1, hours_after: float = 3) -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(hours=hours_before), now + timedelta(hours=hours_after)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def open_session(app, bank, examiner):
+    """A TEST-CERT session open now (1 h ago until 3 h from now), immediate release."""
+    from examsys.exams import scheduling
+
+    opens, closes = window()
+    es = scheduling.create_session(db.session, utcnow(), certification_code="TEST-CERT",
+                                   opens_at=opens, closes_at=closes, access_code=None,
+                                   release="immediate", title="Test session",
+                                   actor_id=examiner.id)
+    db.session.commit()
+    return es
+
+
+@pytest.fixture
+def enrolled(app, open_session, candidate):
+    from examsys.exams import scheduling
+
+    scheduling.enroll(db.session, utcnow(), open_session,
+                      [scheduling.EnrollRow(candidate.email)], actor_id=None)
+    db.session.commit()
+    return open_session
