@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
@@ -51,7 +52,7 @@ def read_files(paths: list[Path]) -> tuple[BankDocument, list[Problem]]:
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(Problem(str(path), 0, "", "no such file or folder"))
+            problems.append(Problem(str(path), 0, "", _("no such file or folder")))
     doc = BankDocument()
     for f in files:
         collected = Problems(str(f))
@@ -74,29 +75,31 @@ def cross_check(session, doc: BankDocument) -> list[Problem]:
     seen_topics: set[str] = set()
     for t in doc.topics:
         if t.path in seen_topics:
-            problems.append(Problem("", 0, f"topics[{t.path}]", "topic defined twice"))
+            problems.append(Problem("", 0, f"topics[{t.path}]", _("topic defined twice")))
         seen_topics.add(t.path)
     seen: dict[str, QuestionRecord] = {}
     for q in doc.questions:
         if q.key in seen:
             first = seen[q.key]
             problems.append(Problem(q.file, q.line, f"{q.key}.key",
-                                    f"duplicate key (first at {first.file}:{first.line})"))
+                                    _("duplicate key (first at %(where)s)",
+                                      where=f"{first.file}:{first.line}")))
         seen[q.key] = q
         if q.topic and q.topic not in topics:
             problems.append(Problem(q.file, q.line, f"{q.key}.topic",
-                                    f"unknown topic {q.topic!r}"))
+                                    _("unknown topic %(topic)s", topic=repr(q.topic))))
     codes: set[str] = set()
     for c in doc.certifications:
         if c.code in codes:
             problems.append(Problem(c.file, c.line, f"{c.code}.code",
-                                    "certification defined twice"))
+                                    _("certification defined twice")))
         codes.add(c.code)
         for s in c.blueprint.get("sections", []):
             for t in s["topics"]:
                 if t not in topics:
                     problems.append(Problem(c.file, s["line"], f"{c.code}.blueprint.sections."
-                                            f"{s['key']}.topics", f"unknown topic {t!r}"))
+                                            f"{s['key']}.topics", _("unknown topic %(topic)s",
+                                                                 topic=repr(t))))
     if not problems:
         problems += _check_pools(session, doc)
     return problems
@@ -131,11 +134,13 @@ def _check_pools(session, doc: BankDocument) -> list[Problem]:
             if len(eligible) < need:
                 problems.append(Problem(
                     c.file, s["line"], f"{c.code}.blueprint.sections.{s['key']}",
-                    f"draws {s['count']} items but only {len(eligible)} active items match "
-                    f"(need at least {need} for varied forms)"))
+                    _("draws %(count)d items but only %(found)d active items match "
+                      "(need at least %(need)d for varied forms)", count=s["count"],
+                      found=len(eligible), need=need)))
         if not problems and len(eligible_all) < drawn_total:
             problems.append(Problem(c.file, c.line, f"{c.code}.blueprint",
-                                    f"sections draw {drawn_total} items from {len(eligible_all)}"))
+                                    _("sections draw %(count)d items from %(found)d",
+                                      count=drawn_total, found=len(eligible_all))))
     return problems
 
 

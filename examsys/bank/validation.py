@@ -6,6 +6,8 @@ Every problem is collected with its file, line and field; nothing stops at the f
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from examsys.bank.models import LEVELS, Status
 from examsys.bank.types import REGISTRY
 from examsys.bank.types.base import read_texts
@@ -75,24 +77,25 @@ def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
         return doc
     if not isinstance(tree, dict) or not set(tree) & {"topics", "questions", "certifications"}:
         problems.add(getattr(tree, "line", 1), "",
-                     "expected a mapping with topics:, questions: or certifications:")
+                     _("expected a mapping with topics:, questions: or certifications:"))
         return doc
     for key in set(tree) - {"topics", "questions", "certifications"}:
-        problems.add(tree.line, key, "unknown top-level key")
+        problems.add(tree.line, key, _("unknown top-level key"))
     for section, reader in (("topics", _read_topics), ("questions", _read_question),
                             ("certifications", _read_certification)):
         items = tree.get(section)
         if items is None:
             continue
         if not isinstance(items, list):
-            problems.add(tree.line, section, "must be a list")
+            problems.add(tree.line, section, _("must be a list"))
             continue
         if section == "topics":
             _read_topics(items, None, doc, problems)
             continue
         for index, item in enumerate(items):
             if not isinstance(item, LineDict):
-                problems.add(getattr(items, "line", 0), f"{section}[{index}]", "must be a mapping")
+                problems.add(getattr(items, "line", 0), f"{section}[{index}]",
+                             _("must be a mapping"))
                 continue
             reader(item, name, doc, problems)
     return doc
@@ -102,20 +105,20 @@ def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problem
     for item in items:
         line = getattr(item, "line", getattr(items, "line", 0))
         if not isinstance(item, dict):
-            problems.add(line, "topics", "each topic is a mapping with key and name")
+            problems.add(line, "topics", _("each topic is a mapping with key and name"))
             continue
         key = item.get("key")
         if not isinstance(key, str) or not TOPIC_KEY.match(key):
-            problems.add(line, "topics.key", "must be lower-case letters, digits or _")
+            problems.add(line, "topics.key", _("must be lower-case letters, digits or _"))
             continue
         path = f"{parent}/{key}" if parent else key
         names = read_texts(item.get("name"), f"topics[{path}].name", problems, line) or {}
         if names and set(names) != {"en", "zh"}:
-            problems.add(line, f"topics[{path}].name", "a topic needs both en and zh names")
+            problems.add(line, f"topics[{path}].name", _("a topic needs both en and zh names"))
         doc.topics.append(TopicRecord(path, parent, names.get("en", ""), names.get("zh", "")))
         children = item.get("children") or []
         if not isinstance(children, list):
-            problems.add(line, f"topics[{path}].children", "must be a list")
+            problems.add(line, f"topics[{path}].children", _("must be a list"))
         else:
             _read_topics(children, path, doc, problems)
 
@@ -123,34 +126,37 @@ def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problem
 def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
     key = q.get("key")
     if not isinstance(key, str) or not KEY.match(key):
-        problems.add(q.line, "key", "must be upper-case letters, digits and -, e.g. LIB-CATH-0001")
+        problems.add(q.line, "key",
+                     _("must be upper-case letters, digits and -, e.g. LIB-CATH-0001"))
         key = f"#line{q.line}"
     problems.prefix = f"{key}."
     try:
         qtype = REGISTRY.get(q.get("type"))
         if qtype is None:
-            problems.add(q.line, "type", f"must be one of {', '.join(sorted(REGISTRY))}")
+            problems.add(q.line, "type",
+                         _("must be one of %(values)s", values=", ".join(sorted(REGISTRY))))
         topic = q.get("topic")
         if not isinstance(topic, str) or not topic:
-            problems.add(q.line, "topic", "is required (a path such as materials/cathode)")
+            problems.add(q.line, "topic", _("is required (a path such as materials/cathode)"))
         levels = q.get("levels")
         if (not isinstance(levels, list) or not levels
                 or any(lv not in LEVELS for lv in levels)):
-            problems.add(q.line, "levels", f"must be a non-empty list of {', '.join(LEVELS)}")
+            problems.add(q.line, "levels", _("must be a non-empty list of %(values)s",
+                                                   values=", ".join(LEVELS)))
             levels = []
         difficulty = _int(q.get("difficulty"), 1, 5)
         if difficulty is None:
-            problems.add(q.line, "difficulty", "must be a whole number from 1 to 5")
+            problems.add(q.line, "difficulty", _("must be a whole number from 1 to 5"))
         status = q.get("status", Status.ACTIVE.value)
         if status not in {s.value for s in Status}:
-            problems.add(q.line, "status", "must be draft, review, active or retired")
+            problems.add(q.line, "status", _("must be draft, review, active or retired"))
         tags = q.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            problems.add(q.line, "tags", "must be a list of words")
+            problems.add(q.line, "tags", _("must be a list of words"))
             tags = []
         reference = q.get("reference")
         if reference is not None and (not isinstance(reference, str) or len(reference) > 300):
-            problems.add(q.line, "reference", "must be a text of at most 300 characters")
+            problems.add(q.line, "reference", _("must be a text of at most 300 characters"))
         stem = read_texts(q.get("stem"), "stem", problems, q.line)
         explanation = (read_texts(q["explanation"], "explanation", problems, q.line)
                        if q.get("explanation") is not None else None)
@@ -161,7 +167,7 @@ def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems
         known = {"key", "topic", "type", "levels", "difficulty", "status", "tags", "reference",
                  "stem", "explanation", "options", "answer", "tolerance", "unit", "scoring"}
         for extra in sorted(set(q) - known):
-            problems.add(q.line, extra, "unknown field")
+            problems.add(q.line, extra, _("unknown field"))
         doc.questions.append(QuestionRecord(
             key=key, topic=topic or "", type=q.get("type") or "", levels=list(levels),
             difficulty=difficulty or 1, status=status, tags=list(tags), reference=reference,
@@ -177,23 +183,24 @@ def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
     for field_name, text in texts:
         if text and set(text) != langs:
             problems.add(q.line, field_name,
-                         f"has languages {sorted(text)} but the stem has {sorted(langs)}")
+                         _("has languages %(these)s but the stem has %(stem)s",
+                           these=", ".join(sorted(text)), stem=", ".join(sorted(langs))))
 
 
 def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
     code = c.get("code")
     if not isinstance(code, str) or not KEY.match(code):
-        problems.add(c.line, "code", "must be upper-case letters, digits and -")
+        problems.add(c.line, "code", _("must be upper-case letters, digits and -"))
         code = f"#line{c.line}"
     problems.prefix = f"{code}."
     try:
         names = read_texts(c.get("name"), "name", problems, c.line) or {}
         level = c.get("level")
         if level not in LEVELS:
-            problems.add(c.line, "level", f"must be one of {', '.join(LEVELS)}")
+            problems.add(c.line, "level", _("must be one of %(values)s", values=", ".join(LEVELS)))
         validity = _int(c.get("validity_months"), 1, 240)
         if validity is None:
-            problems.add(c.line, "validity_months", "must be a whole number of months (1–240)")
+            problems.add(c.line, "validity_months", _("must be a whole number of months (1–240)"))
         blueprint = _read_blueprint(c.get("blueprint"), c.line, problems)
         doc.certifications.append(CertificationRecord(
             code=code, name_en=names.get("en", ""), name_zh=names.get("zh", names.get("en", "")),
@@ -205,54 +212,55 @@ def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Pro
 
 def _read_blueprint(b, line: int, problems: Problems) -> dict:
     if not isinstance(b, dict):
-        problems.add(line, "blueprint", "is required")
+        problems.add(line, "blueprint", _("is required"))
         return {}
     line = b.line
     limit = _int(b.get("time_limit_minutes"), 1, 24 * 60)
     if limit is None:
-        problems.add(line, "blueprint.time_limit_minutes", "must be whole minutes (1–1440)")
+        problems.add(line, "blueprint.time_limit_minutes", _("must be whole minutes (1–1440)"))
     pass_mark = b.get("pass_mark")
     if not isinstance(pass_mark, int | float) or isinstance(pass_mark, bool) or not (
             0 < pass_mark <= 100):
-        problems.add(line, "blueprint.pass_mark", "must be a percentage above 0, at most 100")
+        problems.add(line, "blueprint.pass_mark", _("must be a percentage above 0, at most 100"))
     shuffle = b.get("shuffle_options", True)
     if not isinstance(shuffle, bool):
-        problems.add(line, "blueprint.shuffle_options", "must be true or false")
+        problems.add(line, "blueprint.shuffle_options", _("must be true or false"))
     sections, keys = [], set()
     raw_sections = b.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
-        problems.add(line, "blueprint.sections", "give at least one section")
+        problems.add(line, "blueprint.sections", _("give at least one section"))
         raw_sections = []
     for i, s in enumerate(raw_sections):
         where = f"blueprint.sections[{i}]"
         sline = getattr(s, "line", line)
         if not isinstance(s, dict):
-            problems.add(sline, where, "must be a mapping")
+            problems.add(sline, where, _("must be a mapping"))
             continue
         key = s.get("key")
         if not isinstance(key, str) or not TOPIC_KEY.match(key) or key in keys:
-            problems.add(sline, f"{where}.key", "must be a unique lower-case key")
+            problems.add(sline, f"{where}.key", _("must be a unique lower-case key"))
         keys.add(key)
         title = read_texts(s.get("title"), f"{where}.title", problems, sline) or {}
         topics = s.get("topics")
         if not isinstance(topics, list) or not topics or not all(
                 isinstance(t, str) for t in topics):
-            problems.add(sline, f"{where}.topics", "must be a non-empty list of topic paths")
+            problems.add(sline, f"{where}.topics", _("must be a non-empty list of topic paths"))
             topics = []
         levels = s.get("levels")
         if not isinstance(levels, list) or not levels or any(lv not in LEVELS for lv in levels):
-            problems.add(sline, f"{where}.levels", "must be a non-empty list of level codes")
+            problems.add(sline, f"{where}.levels", _("must be a non-empty list of level codes"))
             levels = []
         count = _int(s.get("count"), 1, 500)
         if count is None:
-            problems.add(sline, f"{where}.count", "must be a whole number from 1 to 500")
+            problems.add(sline, f"{where}.count", _("must be a whole number from 1 to 500"))
         points = s.get("points", 1)
         if not isinstance(points, int | float) or isinstance(points, bool) or points <= 0:
-            problems.add(sline, f"{where}.points", "must be a positive number")
+            problems.add(sline, f"{where}.points", _("must be a positive number"))
         section_pass = s.get("pass_mark")
         if section_pass is not None and (not isinstance(section_pass, int | float)
                                          or not 0 < section_pass <= 100):
-            problems.add(sline, f"{where}.pass_mark", "must be a percentage above 0, at most 100")
+            problems.add(sline, f"{where}.pass_mark",
+                         _("must be a percentage above 0, at most 100"))
         sections.append({"key": key, "title": title, "topics": list(topics),
                          "levels": list(levels), "count": count or 1, "points": points,
                          "pass_mark": section_pass, "line": sline})

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 import yaml
+from flask_babel import gettext as _
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -72,23 +73,25 @@ class Problems:
 def load_yaml(data: bytes, problems: Problems):
     """Parse YAML bytes; on failure record a problem and return None."""
     if len(data) > MAX_FILE_BYTES:
-        problems.add(0, "", f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        problems.add(0, "", _("file is larger than %(n)d MiB", n=MAX_FILE_BYTES // (1024 * 1024)))
         return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add(0, "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")
+        problems.add(0, "", _("not UTF-8 text (byte %(n)d): save the file as UTF-8",
+                                n=exc.start))
         return None
     try:
         # Aliases are refused: they are never needed in a bank and enable "billion laughs".
         if "&" in text or "*" in text:
             for token in yaml.scan(text, Loader=yaml.SafeLoader):
                 if isinstance(token, yaml.AliasToken):
-                    problems.add(token.start_mark.line + 1, "", "YAML aliases are not allowed")
+                    problems.add(token.start_mark.line + 1, "", _("YAML aliases are not allowed"))
                     return None
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
-        problems.add(line, "", f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
+        problems.add(line, "", _("not valid YAML: %(why)s",
+                                          why=getattr(exc, "problem", None) or exc))
         return None

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
@@ -67,11 +68,11 @@ def issue(session, now: datetime, attempt) -> Certificate:
 def revoke(session, now: datetime, serial: str, reason: str, actor_id: int) -> Certificate:
     cert = session.scalar(select(Certificate).where(Certificate.serial == serial))
     if cert is None:
-        raise NotFound("No certificate has this serial.")
+        raise NotFound(_("No certificate has this serial."))
     if cert.revoked_at is not None:
-        raise Conflict("This certificate is already revoked.", code="already_revoked")
+        raise Conflict(_("This certificate is already revoked."), code="already_revoked")
     if not reason.strip():
-        raise Invalid("Give a reason for the revocation.")
+        raise Invalid(_("Give a reason for the revocation."))
     cert.revoked_at, cert.revocation_reason = now, reason.strip()
     audit.record(session, now, actor_id, "certificate.revoke", cert, {"reason": reason})
     return cert

@@ -29,6 +29,7 @@ def roles_required(*roles: Role):
     return decorator
 
 
+any_user = roles_required(Role.ADMIN, Role.EXAMINER, Role.CANDIDATE)
 staff_required = roles_required(Role.ADMIN, Role.EXAMINER)
 candidate_required = roles_required(Role.CANDIDATE)
 admin_required = roles_required(Role.ADMIN)

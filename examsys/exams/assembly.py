@@ -3,6 +3,7 @@
 import random
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
@@ -44,9 +45,10 @@ def draw_form(session, blueprint: Blueprint, seed: int) -> list[DrawnItem]:
     for section in blueprint.sections:
         pool = [(q, v) for q, v in _pool(session, section) if q not in taken]
         if len(pool) < section["count"]:
-            raise Conflict("The question bank cannot fill this exam's section "
-                           f"{section['key']!r}: it needs {section['count']} active items "
-                           f"and has {len(pool)}.", code="bank_exhausted")
+            raise Conflict(_("The question bank cannot fill the section %(section)s of this "
+                             "exam: it needs %(count)d active items and has %(found)d.",
+                             section=section["key"], count=section["count"], found=len(pool)),
+                           code="bank_exhausted")
         for qid, vid in rng.sample(pool, section["count"]):
             taken.add(qid)
             picks.append((section, vid))

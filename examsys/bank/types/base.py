@@ -4,6 +4,8 @@ import random
 import string
 from typing import Any
 
+from flask_babel import gettext as _
+
 from examsys.bank.yamlio import Problems
 
 LANGS = ("en", "zh")
@@ -23,18 +25,18 @@ def localised(texts: dict[str, str], lang: str) -> str:
 def read_texts(raw: Any, field: str, problems: Problems, line: int) -> dict[str, str] | None:
     """A bilingual text: a mapping of en/zh to non-empty strings."""
     if isinstance(raw, str) and raw.strip():
-        problems.add(line, field, "give the text per language, e.g. {en: ..., zh: ...}")
+        problems.add(line, field, _("give the text per language, e.g. {en: ..., zh: ...}"))
         return None
     if not isinstance(raw, dict) or not raw:
-        problems.add(line, field, "is required: a mapping of language (en, zh) to text")
+        problems.add(line, field, _("is required: a mapping of language (en, zh) to text"))
         return None
     out = {}
     for lang, text in raw.items():
         if lang not in LANGS:
             problems.add(getattr(raw, "line", line), f"{field}.{lang}",
-                         "unknown language (use en or zh)")
+                         _("unknown language (use en or zh)"))
         elif not isinstance(text, str | int | float) or not str(text).strip():
-            problems.add(getattr(raw, "line", line), f"{field}.{lang}", "must be non-empty text")
+            problems.add(getattr(raw, "line", line), f"{field}.{lang}", _("must be non-empty text"))
         else:
             out[lang] = str(text).strip()
     return out or None
@@ -90,5 +92,5 @@ def display_id(order: list[str], original: str) -> str:
 
 def original_id(order: list[str], shown: Any) -> str:
     if not isinstance(shown, str) or len(shown) != 1 or shown not in DISPLAY_IDS[: len(order)]:
-        raise ResponseError(f"unknown option {shown!r}")
+        raise ResponseError(_("unknown option %(option)s", option=repr(shown)))
     return order[DISPLAY_IDS.index(shown)]

@@ -1,5 +1,7 @@
 """Single and multiple choice."""
 
+from flask_babel import gettext as _
+
 import re
 
 from examsys.bank.types.base import (
@@ -17,23 +19,24 @@ SCORING_MODES = ("all_or_nothing", "partial")
 def read_options(q, problems, min_count: int, max_count: int) -> list[dict]:
     raw = q.get("options")
     if not isinstance(raw, list) or not (min_count <= len(raw) <= max_count):
-        problems.add(q.line, "options", f"give between {min_count} and {max_count} options")
+        problems.add(q.line, "options", _("give between %(lo)d and %(hi)d options",
+                                                   lo=min_count, hi=max_count))
         return []
     options, seen = [], set()
     for i, item in enumerate(raw):
         line = getattr(item, "line", q.line)
         if not isinstance(item, dict):
-            problems.add(line, f"options[{i}]", "must be a mapping with id and text")
+            problems.add(line, f"options[{i}]", _("must be a mapping with id and text"))
             continue
         oid = str(item.get("id", ""))
         if not OPTION_ID.match(oid):
-            problems.add(line, f"options[{i}].id", "must be a short id such as a, b, c")
+            problems.add(line, f"options[{i}].id", _("must be a short id such as a, b, c"))
         elif oid in seen:
-            problems.add(line, f"options[{i}].id", f"duplicate option id {oid!r}")
+            problems.add(line, f"options[{i}].id", _("duplicate option id %(id)s", id=repr(oid)))
         seen.add(oid)
         correct = item.get("correct", False)
         if not isinstance(correct, bool):
-            problems.add(line, f"options[{i}].correct", "must be true or false")
+            problems.add(line, f"options[{i}].correct", _("must be true or false"))
         text = read_texts(item.get("text"), f"options[{i}].text", problems, line)
         options.append({"id": oid, "text": text or {}, "correct": correct is True})
     return options
@@ -46,7 +49,7 @@ class SingleChoice(QuestionType):
     def validate(self, q, problems):
         options = read_options(q, problems, 2, 8)
         if options and sum(o["correct"] for o in options) != 1:
-            problems.add(q.line, "options", "exactly one option must be correct: true")
+            problems.add(q.line, "options", _("exactly one option must be correct: true"))
         return {"options": options}
 
     def parse(self, payload, order, response):
@@ -71,18 +74,18 @@ class MultipleChoice(QuestionType):
     def validate(self, q, problems):
         options = read_options(q, problems, 3, 8)
         if options and sum(o["correct"] for o in options) < 2:
-            problems.add(q.line, "options", "at least two options must be correct: true "
-                                            "(use single_choice for one)")
+            problems.add(q.line, "options", _("at least two options must be correct: true "
+                                            "(use single_choice for one)"))
         scoring = q.get("scoring", "all_or_nothing")
         if scoring not in SCORING_MODES:
-            problems.add(q.line, "scoring", "must be all_or_nothing or partial")
+            problems.add(q.line, "scoring", _("must be all_or_nothing or partial"))
         return {"options": options, "scoring": scoring}
 
     def parse(self, payload, order, response):
         if response is None:
             return None
         if not isinstance(response, list):
-            raise ResponseError("a multiple-choice answer is a list of option ids")
+            raise ResponseError(_("a multiple-choice answer is a list of option ids"))
         chosen = {original_id(order, r) for r in response}
         return sorted(chosen)
 

@@ -2,6 +2,8 @@
 
 import math
 
+from flask_babel import gettext as _
+
 from examsys.bank.types.base import QuestionType, ResponseError
 
 MAX_MAGNITUDE = 1e15
@@ -20,25 +22,26 @@ class Numeric(QuestionType):
     def validate(self, q, problems):
         answer = _number(q.get("answer"))
         if answer is None:
-            problems.add(q.line, "answer", "must be a finite number")
+            problems.add(q.line, "answer", _("must be a finite number"))
         tolerance = q.get("tolerance") or {}
         kind = None
         if not isinstance(tolerance, dict) or len(tolerance) != 1:
-            problems.add(q.line, "tolerance", "give exactly one of {absolute: x} or {relative: r}")
+            problems.add(q.line, "tolerance",
+                         _("give exactly one of {absolute: x} or {relative: r}"))
         else:
             kind, amount = next(iter(tolerance.items()))
             amount = _number(amount)
             if kind not in ("absolute", "relative"):
-                problems.add(q.line, "tolerance", "must be absolute or relative")
+                problems.add(q.line, "tolerance", _("must be absolute or relative"))
             elif amount is None or amount < 0:
-                problems.add(q.line, f"tolerance.{kind}", "must be a number ≥ 0")
+                problems.add(q.line, f"tolerance.{kind}", _("must be a number ≥ 0"))
             elif kind == "relative" and amount >= 1:
                 problems.add(q.line, "tolerance.relative",
-                             "is a fraction (0.01 = 1 %); it must be below 1")
+                             _("is a fraction (0.01 = 1 %); it must be below 1"))
             tolerance = {kind: amount}
         unit = q.get("unit")
         if unit is not None and (not isinstance(unit, str) or len(unit) > 20):
-            problems.add(q.line, "unit", "must be a short text such as Wh or mAh")
+            problems.add(q.line, "unit", _("must be a short text such as Wh or mAh"))
         return {"answer": answer, "tolerance": tolerance, "unit": unit}
 
     def present(self, payload, order, lang):
@@ -53,10 +56,10 @@ class Numeric(QuestionType):
             try:
                 response = float(response.strip())
             except ValueError:
-                raise ResponseError("a numeric answer is a number") from None
+                raise ResponseError(_("a numeric answer is a number")) from None
         number = _number(response)
         if number is None:
-            raise ResponseError("a numeric answer is a finite number")
+            raise ResponseError(_("a numeric answer is a finite number"))
         return number
 
     def allowed_error(self, payload) -> float:

@@ -1,5 +1,7 @@
 """True/false."""
 
+from flask_babel import gettext as _
+
 from examsys.bank.types.base import QuestionType, ResponseError
 
 
@@ -9,13 +11,13 @@ class TrueFalse(QuestionType):
     def validate(self, q, problems):
         answer = q.get("answer")
         if not isinstance(answer, bool):
-            problems.add(q.line, "answer", "must be true or false")
+            problems.add(q.line, "answer", _("must be true or false"))
         return {"answer": answer is True}
 
     def parse(self, payload, order, response):
         if response is None or isinstance(response, bool):
             return response
-        raise ResponseError("a true/false answer is true or false")
+        raise ResponseError(_("a true/false answer is true or false"))
 
     def grade(self, payload, canonical):
         return 1.0 if canonical is not None and canonical == payload["answer"] else 0.0
