@@ -129,6 +129,7 @@
       else input.checked = String(p.response) === input.value;
     }
     p.inFlight = false;
+    itemState(p.position, msg("Saving"));
   }
   flush();
 

@@ -1,8 +1,8 @@
 """Single and multiple choice."""
 
-from flask_babel import gettext as _
-
 import re
+
+from flask_babel import gettext as _
 
 from examsys.bank.types.base import (
     QuestionType,
