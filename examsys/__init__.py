@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from examsys import config
@@ -14,6 +14,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def select_locale() -> str:
     """The user's own setting, else the one chosen on the page, else the browser's."""
+    if not has_request_context():
+        return "en"  # the CLI and background jobs speak English
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     if chosen := session.get("locale"):

@@ -52,9 +52,7 @@ def init_database(seed: bool = True) -> None:
         return  # a database with users is never reseeded
     doc, problems = importer.read_files([BANK_DIR])
     try:
-        if problems:
-            raise importer.ImportFailed(problems)
-        report = importer.apply(db.session, utcnow(), doc, None)
+        report = importer.apply(db.session, utcnow(), doc, None, problems)
     except importer.ImportFailed as failed:
         _print_problems(failed.problems)
         raise SystemExit(1) from None
@@ -108,9 +106,7 @@ def import_bank_command(paths, dry_run):
 
     doc, problems = importer.read_files(list(paths))
     try:
-        if problems:
-            raise importer.ImportFailed(problems)
-        report = importer.apply(db.session, utcnow(), doc, None)
+        report = importer.apply(db.session, utcnow(), doc, None, problems)
     except importer.ImportFailed as failed:
         db.session.rollback()
         _print_problems(failed.problems)
@@ -132,8 +128,7 @@ def check_bank_command(paths):
     from examsys.bank import importer
 
     doc, problems = importer.read_files(list(paths))
-    if not problems:
-        problems = importer.cross_check(db.session, doc)
+    problems = importer.check(db.session, doc, problems)
     db.session.rollback()
     if problems:
         _print_problems(problems)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -42,7 +43,7 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        if db.session.registry.has():
+        if has_app_context() and db.session.registry.has():
             db.session.commit()
         return contextvars.Context().run(super().open, *args, **kwargs)
 

@@ -305,6 +305,11 @@ def test_save_within_grace_after_deadline_is_accepted(app, enrolled, candidate, 
     assert saved.status_code == 200, saved.get_json()
     assert len(events_of(item.id)) == 1
     assert attempt_row(attempt_id).state == AttemptState.IN_PROGRESS
+    # The late save counts when the attempt is closed at its deadline.
+    clock.move_to(attempt.deadline + timedelta(seconds=31))
+    body = api.get(f"/api/v1/attempts/{attempt_id}").get_json()
+    assert body["state"] == AttemptState.GRADED
+    assert items_of(attempt_id)[0].awarded == item.points
 
 
 def test_grace_period_follows_the_sessions_grace_seconds(app, enrolled, candidate, api, clock):
@@ -548,6 +553,21 @@ def test_submitting_twice_yields_one_result_and_one_certificate(app, enrolled, c
     assert (attempt.state, attempt.finish_reason) == (AttemptState.GRADED, "submitted")
 
 
+def test_submit_after_deadline_and_grace_closes_at_the_deadline(app, enrolled, candidate,
+                                                                api, clock):
+    api.login(candidate.email)
+    attempt_id = start(api, enrolled).get_json()["attempt_id"]
+    deadline = attempt_row(attempt_id).deadline
+    clock.move_to(deadline + timedelta(minutes=5))
+
+    body = api.post(f"/api/v1/attempts/{attempt_id}/submit").get_json()
+
+    assert body["finished_at"] == iso(deadline)
+    attempt = attempt_row(attempt_id)
+    assert (attempt.state, attempt.finish_reason, attempt.finished_at) == (
+        AttemptState.GRADED, "deadline", deadline)
+
+
 def test_save_after_submit_is_rejected_attempt_closed(app, enrolled, candidate, api):
     api.login(candidate.email)
     attempt_id = start(api, enrolled).get_json()["attempt_id"]
@@ -685,3 +705,6 @@ def test_response_log_keeps_every_save_in_order(app, enrolled, candidate, api):
     assert [(e.seq, e.response) for e in events_of(item.id)] == expected
     assert [e.seq for e in events_of(other.id)] == [3]
     assert items_of(attempt_id)[0].response == expected[-1][1]
+    # Closing and grading the attempt leaves the log as it was.
+    assert api.post(f"/api/v1/attempts/{attempt_id}/submit").status_code == 200
+    assert [(e.seq, e.response) for e in events_of(item.id)] == expected

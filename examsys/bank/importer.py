@@ -67,15 +67,23 @@ def read_upload(name: str, data: bytes) -> tuple[BankDocument, list[Problem]]:
     return doc, collected.items
 
 
-def cross_check(session, doc: BankDocument) -> list[Problem]:
-    """Checks that need the whole import and the database: references and duplicates."""
+def check(session, doc: BankDocument, read_problems=()) -> list[Problem]:
+    """Every problem of an import: those found reading its files, broken references and
+    duplicates across files and the database, and (when all else is fine) blueprints the
+    bank cannot fill."""
+    problems = list(read_problems) + _cross_check(session, doc)
+    return problems or _check_pools(session, doc)
+
+
+def _cross_check(session, doc: BankDocument) -> list[Problem]:
     problems: list[Problem] = []
     db_topics = set(session.scalars(select(Topic.path))) if _has_schema(session) else set()
     topics = db_topics | {t.path for t in doc.topics}
     seen_topics: set[str] = set()
     for t in doc.topics:
         if t.path in seen_topics:
-            problems.append(Problem("", 0, f"topics[{t.path}]", _("topic defined twice")))
+            problems.append(Problem(t.file, t.line, f"topics[{t.path}]",
+                                    _("topic defined twice")))
         seen_topics.add(t.path)
     seen: dict[str, QuestionRecord] = {}
     for q in doc.questions:
@@ -100,8 +108,6 @@ def cross_check(session, doc: BankDocument) -> list[Problem]:
                     problems.append(Problem(c.file, s["line"], f"{c.code}.blueprint.sections."
                                             f"{s['key']}.topics", _("unknown topic %(topic)s",
                                                                  topic=repr(t))))
-    if not problems:
-        problems += _check_pools(session, doc)
     return problems
 
 
@@ -153,12 +159,13 @@ def in_topics(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r + "/") for r in roots)
 
 
-def apply(session, now: datetime, doc: BankDocument, actor_id: int | None) -> ImportReport:
-    """Validate against the database, then write all of ``doc`` or raise ImportFailed.
+def apply(session, now: datetime, doc: BankDocument, actor_id: int | None,
+          read_problems=()) -> ImportReport:
+    """Check everything (see :func:`check`), then write all of ``doc`` or raise ImportFailed.
 
     The caller commits; on ImportFailed nothing has been added to the session.
     """
-    problems = cross_check(session, doc)
+    problems = check(session, doc, read_problems)
     if problems:
         raise ImportFailed(problems)
     report = ImportReport()

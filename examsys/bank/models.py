@@ -84,7 +84,7 @@ class QuestionVersion(db.Model):
     payload: Mapped[dict] = mapped_column(JSON)
     reference: Mapped[str | None] = mapped_column(String(300))
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("question_id", "number"),)

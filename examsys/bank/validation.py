@@ -6,12 +6,11 @@ Every problem is collected with its file, line and field; nothing stops at the f
 import re
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
-
 from examsys.bank.models import LEVELS, Status
 from examsys.bank.types import REGISTRY
 from examsys.bank.types.base import read_texts
 from examsys.bank.yamlio import LineDict, Problems, load_yaml
+from examsys.core.i18n import _
 
 KEY = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
 TOPIC_KEY = re.compile(r"^[a-z0-9_]{1,40}$")
@@ -24,6 +23,8 @@ class TopicRecord:
     parent: str | None
     name_en: str
     name_zh: str
+    file: str = ""
+    line: int = 0
 
 
 @dataclass
@@ -90,7 +91,7 @@ def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
             problems.add(tree.line, section, _("must be a list"))
             continue
         if section == "topics":
-            _read_topics(items, None, doc, problems)
+            _read_topics(items, None, doc, problems, name)
             continue
         for index, item in enumerate(items):
             if not isinstance(item, LineDict):
@@ -101,7 +102,8 @@ def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
     return doc
 
 
-def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problems) -> None:
+def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problems,
+                 name: str) -> None:
     for item in items:
         line = getattr(item, "line", getattr(items, "line", 0))
         if not isinstance(item, dict):
@@ -115,12 +117,13 @@ def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problem
         names = read_texts(item.get("name"), f"topics[{path}].name", problems, line) or {}
         if names and set(names) != {"en", "zh"}:
             problems.add(line, f"topics[{path}].name", _("a topic needs both en and zh names"))
-        doc.topics.append(TopicRecord(path, parent, names.get("en", ""), names.get("zh", "")))
+        doc.topics.append(TopicRecord(path, parent, names.get("en", ""), names.get("zh", ""),
+                                      name, line))
         children = item.get("children") or []
         if not isinstance(children, list):
             problems.add(line, f"topics[{path}].children", _("must be a list"))
         else:
-            _read_topics(children, path, doc, problems)
+            _read_topics(children, path, doc, problems, name)
 
 
 def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:

@@ -61,11 +61,10 @@ def import_bank():
     if form.validate_on_submit():
         upload = form.file.data
         doc, problems = importer.read_upload(upload.filename or "upload.yaml", upload.read())
-        if not problems:
-            try:
-                report = importer.apply(db.session, utcnow(), doc, current_user.id)
-            except importer.ImportFailed as failed:
-                problems = failed.problems
+        try:
+            report = importer.apply(db.session, utcnow(), doc, current_user.id, problems)
+        except importer.ImportFailed as failed:
+            problems = failed.problems
         if problems:
             db.session.rollback()
         elif form.dry_run.data:

@@ -3,7 +3,8 @@
 from dataclasses import dataclass, field
 
 import yaml
-from flask_babel import gettext as _
+
+from examsys.core.i18n import _
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

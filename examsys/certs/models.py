@@ -16,7 +16,7 @@ class Certificate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(32), unique=True)
-    holder_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # The holder's name as it was at issue: what the certificate says, forever.
     holder_name: Mapped[str] = mapped_column(String(200))
     certification_id: Mapped[int] = mapped_column(ForeignKey("certification.id"))

@@ -73,7 +73,7 @@ class ExamSession(db.Model):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Saves arriving this long after the deadline still count (network latency).
     grace_seconds: Mapped[int] = mapped_column(default=30)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     certification: Mapped[Certification] = relationship(lazy="joined", innerjoin=True)
@@ -85,7 +85,7 @@ class Enrollment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id"))
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     extra_minutes: Mapped[int] = mapped_column(default=0)
     attempts_allowed: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -109,7 +109,7 @@ class Attempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"), index=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id"), index=True)
     number: Mapped[int] = mapped_column(default=1)
     seed: Mapped[int] = mapped_column(BigInteger)

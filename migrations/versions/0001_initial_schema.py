@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 336de3cdf73e
+Revision ID: 8bb3135a254b
 Revises: 
-Create Date: 2026-11-25 11:26:54.899709
+Create Date: 2026-11-25 11:34:39.563006
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import examsys.core.types
 
 
 # revision identifiers, used by Alembic.
-revision = '336de3cdf73e'
+revision = '8bb3135a254b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -42,7 +42,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('path')
     )
-    op.create_table('user',
+    op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -62,7 +62,7 @@ def upgrade():
     sa.Column('object_type', sa.String(length=64), nullable=False),
     sa.Column('object_id', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['actor_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
@@ -90,7 +90,7 @@ def upgrade():
     sa.Column('ended_at', examsys.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=300), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_session', schema=None) as batch_op:
@@ -129,7 +129,7 @@ def upgrade():
     sa.Column('created_at', examsys.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['blueprint_id'], ['blueprint.id'], ),
     sa.ForeignKeyConstraint(['certification_id'], ['certification.id'], ),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('exam_session', schema=None) as batch_op:
@@ -155,7 +155,7 @@ def upgrade():
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('created_at', examsys.core.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('question_id', 'number')
@@ -170,7 +170,7 @@ def upgrade():
     sa.Column('extra_minutes', sa.Integer(), nullable=False),
     sa.Column('attempts_allowed', sa.Integer(), nullable=False),
     sa.Column('created_at', examsys.core.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['candidate_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['candidate_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['session_id'], ['exam_session.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('session_id', 'candidate_id')
@@ -195,7 +195,7 @@ def upgrade():
     sa.Column('max_score', sa.Double(), nullable=True),
     sa.Column('passed', sa.Boolean(), nullable=True),
     sa.Column('sections', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['candidate_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['candidate_id'], ['users.id'], ),
     sa.ForeignKeyConstraint(['enrollment_id'], ['enrollment.id'], ),
     sa.ForeignKeyConstraint(['session_id'], ['exam_session.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -241,7 +241,7 @@ def upgrade():
     sa.Column('revocation_reason', sa.String(length=500), nullable=True),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempt.id'], ),
     sa.ForeignKeyConstraint(['certification_id'], ['certification.id'], ),
-    sa.ForeignKeyConstraint(['holder_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['holder_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('attempt_id'),
     sa.UniqueConstraint('serial')
@@ -315,7 +315,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_event_actor_id'))
 
     op.drop_table('audit_event')
-    op.drop_table('user')
+    op.drop_table('users')
     op.drop_table('topic')
     op.drop_table('certification')
     # ### end Alembic commands ###

@@ -4,9 +4,8 @@ import random
 import string
 from typing import Any
 
-from flask_babel import gettext as _
-
 from examsys.bank.yamlio import Problems
+from examsys.core.i18n import _
 
 LANGS = ("en", "zh")
 DISPLAY_IDS = string.ascii_uppercase

@@ -2,8 +2,6 @@
 
 import re
 
-from flask_babel import gettext as _
-
 from examsys.bank.types.base import (
     QuestionType,
     ResponseError,
@@ -11,6 +9,7 @@ from examsys.bank.types.base import (
     original_id,
     read_texts,
 )
+from examsys.core.i18n import _
 
 OPTION_ID = re.compile(r"^[a-z0-9_]{1,16}$")
 SCORING_MODES = ("all_or_nothing", "partial")

@@ -2,9 +2,8 @@
 
 import math
 
-from flask_babel import gettext as _
-
 from examsys.bank.types.base import QuestionType, ResponseError
+from examsys.core.i18n import _
 
 MAX_MAGNITUDE = 1e15
 
@@ -12,7 +11,10 @@ MAX_MAGNITUDE = 1e15
 def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
     return value if math.isfinite(value) and abs(value) <= MAX_MAGNITUDE else None
 
 

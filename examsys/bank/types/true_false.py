@@ -1,8 +1,7 @@
 """True/false."""
 
-from flask_babel import gettext as _
-
 from examsys.bank.types.base import QuestionType, ResponseError
+from examsys.core.i18n import _
 
 
 class TrueFalse(QuestionType):

@@ -1,0 +1,409 @@
+"""Certificates: issued once on a pass, signed verification links (tampering, other
+purposes, key rotation), revocation and expiry, checks by serial and name, and the
+holder's own certificate page."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import func, select
+
+from examsys.accounts.models import Role
+from examsys.bank.types import get_type
+from examsys.certs import services
+from examsys.certs.models import Certificate
+from examsys.core.clock import utcnow
+from examsys.exams import delivery, scheduling
+from examsys.exams.models import Attempt, AttemptItem, ExamSession
+from examsys.extensions import db
+
+from .conftest import Api, add_user, csrf_from
+
+SERIAL = re.compile(r"^LB(-[0-9ABCDEFGHJKMNPQRSTVWXYZ]{4}){4}$")  # Crockford base32
+
+# ---------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def clock():
+    """Time frozen at a whole second of the present; move it with clock.move_to(...)."""
+    with time_machine.travel(datetime.now(UTC).replace(microsecond=0), tick=False) as traveller:
+        yield traveller
+
+
+def make_session(examiner, *, release="immediate") -> ExamSession:
+    now = utcnow()
+    es = scheduling.create_session(db.session, now, certification_code="TEST-CERT",
+                                   opens_at=now - timedelta(hours=1),
+                                   closes_at=now + timedelta(hours=3), access_code=None,
+                                   release=release, title="Certificate session",
+                                   actor_id=examiner.id)
+    db.session.commit()
+    return es
+
+
+def enroll(es, *users) -> None:
+    scheduling.enroll(db.session, utcnow(), es,
+                      [scheduling.EnrollRow(u.email) for u in users], actor_id=None)
+    db.session.commit()
+
+
+def correct_response(item: AttemptItem):
+    qtype = get_type(item.version.type)
+    return qtype.display(item.option_order, qtype.key(item.version.payload))
+
+
+def sit(es, user, *, right: bool = True) -> Attempt:
+    """Start, answer every item (all right, or all blank), submit."""
+    now = utcnow()
+    attempt, _created = delivery.start_or_resume(db.session, now, es.id, user.id)
+    db.session.commit()
+    if right:
+        items = db.session.scalars(select(AttemptItem).where(
+            AttemptItem.attempt_id == attempt.id).order_by(AttemptItem.position)).all()
+        for seq, item in enumerate(items, start=1):
+            delivery.save_response(db.session, now, attempt.id, user.id, item.position,
+                                   correct_response(item), seq)
+        db.session.commit()
+    delivery.submit(db.session, now, attempt.id, user.id)
+    db.session.commit()
+    db.session.expire_all()
+    return db.session.get(Attempt, attempt.id)
+
+
+def certificate_of(attempt: Attempt) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
+
+
+@pytest.fixture
+def cert(app, enrolled, candidate) -> Certificate:
+    """The certificate of 张伟, who passed the open TEST-CERT session (immediate release)."""
+    certificate = certificate_of(sit(enrolled, candidate))
+    assert certificate is not None
+    return certificate
+
+
+def verify_json(client, **query) -> dict:
+    response = client.get("/api/v1/certificates/verify", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def verdict(html: str) -> tuple[str, str]:
+    """The (data-status, data-reason) of the page's #verdict."""
+    tag = re.search(r'<section[^>]*\bid="verdict"[^>]*>', html)
+    assert tag, "the page shows no verdict"
+    status = re.search(r'data-status="([^"]*)"', tag.group(0)).group(1)
+    reason = re.search(r'data-reason="([^"]*)"', tag.group(0)).group(1)
+    return status, reason
+
+
+def verify_page_by_token(client, token: str) -> tuple[tuple[str, str], str]:
+    response = client.get(f"/verify/{token}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    return verdict(html), html
+
+
+def verify_page_by_serial(client, serial: str, name: str) -> tuple[tuple[str, str], str]:
+    form = client.get("/verify")
+    response = client.post("/verify", data={
+        "csrf_token": csrf_from(form.get_data(as_text=True)), "serial": serial, "name": name})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    return verdict(html), html
+
+
+def tampered(token: str) -> list[str]:
+    payload, signature = token.rsplit(".", 1)
+    flip = {"A": "B"}.get(signature[-2], "A")
+    return [payload + "." + signature[:-2] + flip + signature[-1],
+            payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature,
+            payload, token[:-4], "not-a-token", token + "x"]
+
+
+# ---------------------------------------------------------------- issuing
+
+
+def test_pass_issues_one_certificate_with_serial_and_expiry(app, bank, examiner, candidate):
+    issued = datetime(2027, 3, 15, 10, 20, 30, tzinfo=UTC)
+    with time_machine.travel(issued, tick=False):
+        es = make_session(examiner)
+        enroll(es, candidate)
+        attempt = sit(es, candidate)
+        delivery.submit(db.session, utcnow(), attempt.id, candidate.id)  # again: no new one
+        db.session.commit()
+
+    certificates = db.session.scalars(select(Certificate)).all()
+    assert len(certificates) == 1
+    cert = certificates[0]
+    assert SERIAL.match(cert.serial), cert.serial
+    assert (cert.attempt_id, cert.holder_id, cert.holder_name) == (
+        attempt.id, candidate.id, "张伟")
+    assert cert.certification.code == "TEST-CERT"
+    assert cert.issued_at == issued
+    assert cert.expires_at == datetime(2029, 3, 15, 10, 20, 30, tzinfo=UTC)  # + 24 months
+
+
+def test_certificate_issued_on_29_february_expires_at_the_end_of_february(app, bank, examiner,
+                                                                          candidate):
+    issued = datetime(2028, 2, 29, 8, 0, tzinfo=UTC)
+    with time_machine.travel(issued, tick=False):
+        es = make_session(examiner)
+        enroll(es, candidate)
+        cert = certificate_of(sit(es, candidate))
+
+    assert cert.expires_at == datetime(2030, 2, 28, 8, 0, tzinfo=UTC)
+
+
+def test_serials_differ_between_certificates(app, enrolled, candidate, other_candidate):
+    enroll(enrolled, other_candidate)
+
+    first = certificate_of(sit(enrolled, candidate))
+    second = certificate_of(sit(enrolled, other_candidate))
+
+    assert SERIAL.match(first.serial) and SERIAL.match(second.serial)
+    assert first.serial != second.serial
+    assert second.holder_name == "Li Other"
+
+
+def test_fail_issues_no_certificate(app, enrolled, candidate):
+    attempt = sit(enrolled, candidate, right=False)
+
+    assert attempt.passed is False
+    assert db.session.scalar(select(func.count(Certificate.id))) == 0
+
+
+# ---------------------------------------------------------------- verifying a token
+
+
+def test_valid_token_verifies_on_page_and_api(app, cert, client):
+    token = services.token_for(cert)
+
+    (status, reason), html = verify_page_by_token(client, token)
+    body = verify_json(client, token=token)
+
+    assert (status, reason) == ("valid", "valid")
+    assert "张伟" in html and cert.serial in html
+    assert (body["status"], body["reason"]) == ("valid", "valid")
+    assert body["certificate"]["serial"] == cert.serial
+    assert body["certificate"]["holder_name"] == "张伟"
+    assert body["certificate"]["certification_code"] == "TEST-CERT"
+
+
+def test_tampered_token_is_invalid(app, cert, client):
+    for token in tampered(services.token_for(cert)):
+        body = verify_json(client, token=token)
+        assert (body["status"], body["reason"], body["certificate"]) == (
+            "invalid", "bad_signature", None), token
+        (status, _reason), html = verify_page_by_token(client, token)
+        assert status == "invalid"
+        assert "张伟" not in html
+
+
+def test_token_signed_for_another_purpose_is_invalid(app, cert, client):
+    key = app.config["SECRET_KEY"]
+    other_purpose = URLSafeSerializer(key, salt="examsys.account.setup.v1").dumps(
+        {"s": cert.serial})
+    no_salt = URLSafeSerializer(key).dumps({"s": cert.serial})
+    right_salt = URLSafeSerializer(key, salt=services.TOKEN_SALT).dumps({"s": cert.serial})
+
+    assert verify_json(client, token=right_salt)["status"] == "valid"  # the control
+    for token in (other_purpose, no_salt):
+        assert verify_json(client, token=token)["status"] == "invalid"
+        assert verify_page_by_token(client, token)[0][0] == "invalid"
+
+
+def test_token_of_an_unknown_serial_is_not_found(app, cert, client):
+    token = URLSafeSerializer(app.config["SECRET_KEY"], salt=services.TOKEN_SALT).dumps(
+        {"s": "LB-0000-0000-0000-0000"})
+
+    body = verify_json(client, token=token)
+
+    assert (body["status"], body["reason"], body["certificate"]) == (
+        "not_found", "unknown_serial", None)
+    assert verify_page_by_token(client, token)[0] == ("not_found", "unknown_serial")
+
+
+def test_token_from_before_a_key_rotation_still_verifies(app, cert, make_app):
+    serial = cert.serial
+    old_app = make_app(SECRET_KEY="old")
+    with old_app.app_context():
+        old_token = services.serializer().dumps({"s": serial})
+    assert verify_json(app.test_client(), token=old_token)["status"] == "invalid"
+
+    rotated = make_app(SECRET_KEY="new", SECRET_KEY_FALLBACKS=["old"])
+    rotated_client = rotated.test_client()
+    body = verify_json(rotated_client, token=old_token)
+    assert (body["status"], body["certificate"]["serial"]) == ("valid", serial)
+    assert verify_page_by_token(rotated_client, old_token)[0] == ("valid", "valid")
+
+    retired = make_app(SECRET_KEY="new")
+    assert verify_json(retired.test_client(), token=old_token)["status"] == "invalid"
+    assert verify_page_by_token(retired.test_client(), old_token)[0][0] == "invalid"
+
+
+def test_after_a_key_rotation_new_tokens_are_signed_with_the_new_key(app, cert, make_app):
+    serial = cert.serial
+    rotated = make_app(SECRET_KEY="new", SECRET_KEY_FALLBACKS=["old"])
+    with rotated.app_context():
+        new_token = services.serializer().dumps({"s": serial})
+
+    assert verify_json(make_app(SECRET_KEY="new").test_client(),
+                       token=new_token)["status"] == "valid"
+    assert verify_json(make_app(SECRET_KEY="old").test_client(),
+                       token=new_token)["status"] == "invalid"
+
+
+# ---------------------------------------------------------------- revoked and expired
+
+
+def test_revoked_certificate_verifies_as_revoked_with_reason(app, cert, examiner, client):
+    token = services.token_for(cert)
+    services.revoke(db.session, utcnow(), cert.serial, "Exam misconduct", examiner.id)
+    db.session.commit()
+
+    body = verify_json(client, token=token)
+    (status, reason), html = verify_page_by_token(client, token)
+    by_serial = verify_json(client, serial=cert.serial, name="张伟")
+
+    assert (body["status"], body["reason"]) == ("revoked", "revoked")
+    assert body["certificate"]["revocation_reason"] == "Exam misconduct"
+    assert body["certificate"]["revoked_at"] is not None
+    assert (status, reason) == ("revoked", "revoked")
+    assert "Exam misconduct" in html
+    assert by_serial["status"] == "revoked"
+    assert verify_page_by_serial(client, cert.serial, "张伟")[0] == ("revoked", "revoked")
+
+
+def test_expired_certificate_verifies_as_expired(app, cert, client, clock):
+    token = services.token_for(cert)
+    serial, expires_at = cert.serial, cert.expires_at
+
+    clock.move_to(expires_at - timedelta(seconds=1))
+    assert verify_json(client, token=token)["status"] == "valid"
+
+    clock.move_to(expires_at)
+    body = verify_json(client, token=token)
+    assert (body["status"], body["reason"]) == ("expired", "expired")
+    assert verify_page_by_token(client, token)[0] == ("expired", "expired")
+    assert verify_json(client, serial=serial, name="张伟")["status"] == "expired"
+    assert verify_page_by_serial(client, serial, "张伟")[0] == ("expired", "expired")
+
+
+# ---------------------------------------------------------------- verifying by serial and name
+
+
+def test_serial_and_name_verify_on_page_and_api(app, cert, client):
+    body = verify_json(client, serial=cert.serial, name="张伟")
+    (status, reason), html = verify_page_by_serial(client, cert.serial, "张伟")
+
+    assert (body["status"], body["reason"]) == ("valid", "valid")
+    assert body["certificate"]["holder_name"] == "张伟"
+    assert (status, reason) == ("valid", "valid")
+    assert "张伟" in html
+
+
+def test_unknown_serial_is_not_found(app, cert, client):
+    unknown = "LB-0000-0000-0000-0000" if cert.serial != "LB-0000-0000-0000-0000" \
+        else "LB-1111-1111-1111-1111"
+
+    for serial in (unknown, "garbage", "LB-"):
+        body = verify_json(client, serial=serial, name="张伟")
+        assert (body["status"], body["reason"], body["certificate"]) == (
+            "not_found", "unknown_serial", None)
+    assert verify_page_by_serial(client, unknown, "张伟")[0] == ("not_found", "unknown_serial")
+
+
+def test_wrong_name_is_not_found_and_leaks_no_details(app, cert, client):
+    body = verify_json(client, serial=cert.serial, name="李四")
+    (status, reason), html = verify_page_by_serial(client, cert.serial, "李四")
+
+    assert body == {"status": "not_found", "reason": "name_mismatch", "certificate": None}
+    assert (status, reason) == ("not_found", "name_mismatch")
+    for detail in ("张伟", "Test Certification", cert.issued_at.strftime("%Y-%m-%d"),
+                   cert.expires_at.strftime("%Y-%m-%d"), 'class="meta"'):
+        assert detail not in html
+
+
+@pytest.mark.parametrize("typed", ["张 伟", "张伟 ", " 张　伟", "张伟"])
+def test_chinese_name_matches_across_spaces(app, cert, client, typed):
+    assert verify_json(client, serial=cert.serial, name=typed)["status"] == "valid"
+    assert verify_page_by_serial(client, cert.serial, typed)[0] == ("valid", "valid")
+
+
+@pytest.mark.parametrize("typed", ["ＺＨＡＮＧ", "zhang", "ZHANG", "Ｚｈａｎｇ", "z h a n g"])
+def test_latin_name_matches_across_width_case_and_spaces(app, bank, examiner, client, typed):
+    zhang = add_user(Role.CANDIDATE, "zhang@example.com", "Zhang")
+    es = make_session(examiner)
+    enroll(es, zhang)
+    serial = certificate_of(sit(es, zhang)).serial
+
+    assert verify_json(client, serial=serial, name=typed)["status"] == "valid"
+    assert verify_page_by_serial(client, serial, typed)[0] == ("valid", "valid")
+    assert verify_json(client, serial=serial, name="zhan")["reason"] == "name_mismatch"
+
+
+def test_serial_typed_loosely_still_matches(app, cert, client):
+    serial = cert.serial
+    for typed in (serial.lower(), serial.replace("-", ""), serial.lower().replace("-", ""),
+                  serial.replace("-", " "), serial.removeprefix("LB-")):
+        body = verify_json(client, serial=typed, name="张伟")
+        assert (body["status"], body["certificate"]["serial"]) == ("valid", serial), typed
+        assert verify_page_by_serial(client, typed, "张伟")[0] == ("valid", "valid"), typed
+
+
+def test_verify_api_without_token_or_serial_and_name_is_unprocessable(app, cert, client):
+    for query in ({}, {"serial": cert.serial}, {"name": "张伟"}):
+        response = client.get("/api/v1/certificates/verify", query_string=query)
+        assert response.status_code == 422
+
+
+# ---------------------------------------------------------------- the holder's page
+
+
+def logged_in(app, user) -> Api:
+    api = Api(app.test_client())
+    assert api.login(user.email).status_code == 200
+    return api
+
+
+def test_holder_sees_the_certificate_page_after_release(app, cert, candidate):
+    holder = logged_in(app, candidate)
+
+    page = holder.get(f"/certificates/{cert.serial}")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert cert.serial in html and "张伟" in html
+    link = re.search(r'id="verify-link">([^<]+)<', html).group(1)
+    token = link.rsplit("/verify/", 1)[1]
+    assert verify_json(app.test_client(), token=token)["status"] == "valid"
+
+
+def test_another_candidate_gets_404_for_the_certificate_page(app, cert, other_candidate):
+    intruder = logged_in(app, other_candidate)
+
+    page = intruder.get(f"/certificates/{cert.serial}")
+
+    assert page.status_code == 404
+    html = page.get_data(as_text=True)
+    assert "张伟" not in html and "Test Certification" not in html
+
+
+def test_certificate_page_is_hidden_from_the_holder_until_release(app, bank, examiner,
+                                                                  candidate):
+    es = make_session(examiner, release="manual")
+    enroll(es, candidate)
+    serial = certificate_of(sit(es, candidate)).serial
+    holder = logged_in(app, candidate)
+
+    assert holder.get(f"/certificates/{serial}").status_code == 404
+    staff = logged_in(app, examiner)
+    assert staff.post(f"/api/v1/exam-sessions/{es.id}/release").status_code == 200
+
+    page = holder.get(f"/certificates/{serial}")
+    assert page.status_code == 200
+    assert serial in page.get_data(as_text=True)
