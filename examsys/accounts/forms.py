@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -18,4 +18,5 @@ class SetPasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[("zh_CN", "简体中文"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("zh_CN", "简体中文"),
+                                                     SelectChoice("en", "English")])

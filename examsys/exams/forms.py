@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateTimeLocalField, EmailField, SelectField, StringField
+from wtforms import DateTimeLocalField, EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 
@@ -15,9 +15,9 @@ class SessionForm(FlaskForm):
     access_code = StringField(_l("Access code (optional)"), validators=[Optional(),
                                                                         Length(max=32)])
     release = SelectField(_l("Results are released"), choices=[
-        ("immediate", _l("immediately after grading")),
-        ("after_close", _l("after the window closes")),
-        ("manual", _l("when an examiner releases them"))])
+        SelectChoice("immediate", _l("immediately after grading")),
+        SelectChoice("after_close", _l("after the window closes")),
+        SelectChoice("manual", _l("when an examiner releases them"))])
 
 
 class EnrollForm(FlaskForm):

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from examsys.accounts.setup import setup_url
 from examsys.certs.models import Certificate
@@ -36,7 +37,7 @@ def sessions():
 def new_session():
     form = SessionForm()
     form.certification.choices = [
-        (c.code, f"{c.code} — {c.name(g.lang)}")
+        SelectChoice(c.code, f"{c.code} — {c.name(g.lang)}")
         for c in db.session.scalars(select(Certification).order_by(Certification.code))]
     if form.validate_on_submit():
         try:

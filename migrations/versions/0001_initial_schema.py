@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 8bb3135a254b
+Revision ID: 0001_initial
 Revises: 
 Create Date: 2026-11-25 11:34:39.563006
 
@@ -12,7 +12,7 @@ import examsys.core.types
 
 
 # revision identifiers, used by Alembic.
-revision = '8bb3135a254b'
+revision = '0001_initial'
 down_revision = None
 branch_labels = None
 depends_on = None
