@@ -33,22 +33,6 @@
     if (el) el.textContent = text;
   };
 
-  function responseOf(fieldset) {
-    const type = fieldset.dataset.type;
-    const inputs = [...fieldset.querySelectorAll("input")];
-    if (type === "multiple_choice") return inputs.filter((i) => i.checked).map((i) => i.value);
-    if (type === "numeric") {
-      const raw = inputs[0].value.trim();
-      if (raw === "") return null;
-      const n = Number(raw);
-      return Number.isFinite(n) ? n : undefined;
-    }
-    const chosen = inputs.find((i) => i.checked);
-    if (!chosen) return null;
-    if (type === "true_false") return chosen.value === "true";
-    return chosen.value;
-  }
-
   function queue(position, response) {
     lastSeq += 1;
     // Only the newest answer to an item needs to reach the server; older unsent ones go.
@@ -109,7 +93,7 @@
   document.getElementById("answers").addEventListener("change", (event) => {
     const fieldset = event.target.closest("fieldset.item");
     if (!fieldset) return;
-    const response = responseOf(fieldset);
+    const response = window.examsysWidgets.read(fieldset);
     if (response === undefined) {
       itemState(fieldset.dataset.position, msg("Rejected"));
       return;
@@ -123,11 +107,7 @@
   for (const p of pending) {
     const fieldset = document.getElementById(`item-${p.position}`);
     if (!fieldset) continue;
-    for (const input of fieldset.querySelectorAll("input")) {
-      if (input.type === "text") input.value = p.response === null ? "" : p.response;
-      else if (Array.isArray(p.response)) input.checked = p.response.includes(input.value);
-      else input.checked = String(p.response) === input.value;
-    }
+    window.examsysWidgets.write(fieldset, p.response);
     p.inFlight = false;
     itemState(p.position, msg("Saving"));
   }
