@@ -31,7 +31,7 @@ def main():
 
 def register_cli(app) -> None:
     for command in (init_command, serve_command, import_bank_command, check_bank_command,
-                    create_user_command, close_overdue_command):
+                    bank_report_command, create_user_command, close_overdue_command):
         app.cli.add_command(command)
 
 
@@ -135,6 +135,29 @@ def check_bank_command(paths):
         sys.exit(1)
     click.echo(f"OK: {len(doc.questions)} questions, {len(doc.topics)} topics, "
                f"{len(doc.certifications)} certifications.")
+
+
+@click.command("bank-report")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--update-readme", is_flag=True,
+              help="Write the tables into question_bank/README.md between its markers.")
+def bank_report_command(paths, update_readme):
+    """Coverage of a bank folder: topics × levels and topics × types (Markdown)."""
+    from examsys.bank import importer
+    from examsys.bank.report import coverage, replace_section
+
+    doc, problems = importer.read_files(list(paths) or [BANK_DIR])
+    if problems:
+        _print_problems(problems)
+        sys.exit(1)
+    report = coverage(doc)
+    if update_readme:
+        readme = BANK_DIR / "README.md"
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), report),
+                          encoding="utf-8")
+        click.echo(f"Updated {readme}.")
+    else:
+        click.echo(report, nl=False)
 
 
 @click.command("create-user")
