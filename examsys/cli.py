@@ -127,8 +127,10 @@ def check_bank_command(paths):
     """Validate bank files without writing anything."""
     from examsys.bank import importer
 
+    from examsys.bank import quality
+
     doc, problems = importer.read_files(list(paths))
-    problems = importer.check(db.session, doc, problems)
+    problems = importer.check(db.session, doc, problems) + quality.check(doc)
     db.session.rollback()
     if problems:
         _print_problems(problems)

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from examsys.accounts.models import User
@@ -22,6 +22,10 @@ class Certification(db.Model):
     name_zh: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(32))
     validity_months: Mapped[int]
+    # Retake policy across every session of this certification.
+    max_attempts: Mapped[int | None] = mapped_column(default=None)
+    retake_cooldown_hours: Mapped[int] = mapped_column(default=0, server_default="0")
+    avoid_seen_items: Mapped[bool] = mapped_column(default=True, server_default="1")
     current_blueprint_id: Mapped[int | None] = mapped_column(
         ForeignKey("blueprint.id", use_alter=True, name="fk_certification_current_blueprint"))
 
@@ -42,6 +46,12 @@ class Blueprint(db.Model):
     time_limit_minutes: Mapped[int]
     pass_mark: Mapped[float]
     shuffle_options: Mapped[bool] = mapped_column(default=True)
+    # One item at a time, forward only: a candidate cannot go back to an earlier item.
+    sequential: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Human-marked items get two independent marks; beyond the tolerance (in rubric
+    # points) a third marker reconciles.
+    double_marking: Mapped[bool] = mapped_column(default=False, server_default="0")
+    marking_tolerance: Mapped[float] = mapped_column(default=0.0, server_default="0")
     # [{key, title: {en, zh}, topics: [...], levels: [...], count, points, pass_mark}]
     sections: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -73,6 +83,10 @@ class ExamSession(db.Model):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Saves arriving this long after the deadline still count (network latency).
     grace_seconds: Mapped[int] = mapped_column(default=30)
+    # Exam-centre networks (CIDR strings) a candidate must sit from; None = anywhere.
+    allowed_networks: Mapped[list | None] = mapped_column(JSON)
+    # Spread the opening minute: each candidate may start up to this many seconds late.
+    stagger_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -86,7 +100,11 @@ class Enrollment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id"))
     candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Accommodations: extra minutes, a multiplier of the time limit, an own window.
     extra_minutes: Mapped[int] = mapped_column(default=0)
+    time_multiplier: Mapped[float] = mapped_column(default=1.0, server_default="1")
+    opens_at_override: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at_override: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts_allowed: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -95,11 +113,21 @@ class Enrollment(db.Model):
 
     __table_args__ = (UniqueConstraint("session_id", "candidate_id"),)
 
+    @property
+    def opens_at(self) -> datetime:
+        return self.opens_at_override or self.session.opens_at
+
+    @property
+    def closes_at(self) -> datetime:
+        return self.closes_at_override or self.session.closes_at
+
 
 class AttemptState(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
     EXPIRED = "expired"
+    # Closed, objective items scored, some items still waiting for a human marker.
+    MARKING = "marking"
     GRADED = "graded"
     INVALIDATED = "invalidated"
 
@@ -124,6 +152,16 @@ class Attempt(db.Model):
     max_score: Mapped[float | None]
     passed: Mapped[bool | None]
     sections: Mapped[list | None] = mapped_column(JSON)
+    # Integrity: the login session that holds the attempt (one device at a time), and
+    # where the last request came from.
+    device_session_id: Mapped[str | None] = mapped_column(String(64))
+    last_ip: Mapped[str | None] = mapped_column(String(64))
+    last_user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Sequential navigation: the furthest item reached.
+    current_position: Mapped[int] = mapped_column(default=1, server_default="1")
+    invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalidation_reason: Mapped[str | None] = mapped_column(String(500))
+    results_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrollment: Mapped[Enrollment] = relationship()
     session: Mapped[ExamSession] = relationship(lazy="joined", innerjoin=True)
@@ -158,9 +196,20 @@ class AttemptItem(db.Model):
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fraction: Mapped[float | None]
     awarded: Mapped[float | None]
+    flagged: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Human marking of this item: None (scored by its type), pending, reconcile, done.
+    marking: Mapped[str | None] = mapped_column(String(16), index=True)
+    # The version whose key scores this item, once a regrade has corrected the key.
+    key_version_id: Mapped[int | None] = mapped_column(ForeignKey("question_version.id"))
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
-    version: Mapped[QuestionVersion] = relationship(lazy="joined", innerjoin=True)
+    version: Mapped[QuestionVersion] = relationship(lazy="joined", innerjoin=True,
+                                                    foreign_keys=[question_version_id])
+    key_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[key_version_id])
+
+    @property
+    def scoring_version(self) -> QuestionVersion:
+        return self.key_version or self.version
 
     __table_args__ = (UniqueConstraint("attempt_id", "position"),)
 
@@ -178,3 +227,104 @@ class ResponseEvent(db.Model):
     login_session_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (UniqueConstraint("attempt_item_id", "seq"),)
+
+
+class AttemptEvent(db.Model):
+    """Append-only integrity log of one attempt: devices, focus loss, address changes."""
+
+    __tablename__ = "attempt_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    login_session_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class MarkRole(enum.StrEnum):
+    FIRST = "first"
+    SECOND = "second"
+    THIRD = "third"  # reconciles two marks further apart than the tolerance
+    APPEAL = "appeal"  # a re-mark by the examiner who reviews an appeal
+
+
+class Mark(db.Model):
+    """One marker's judgement of one item against its rubric. Never rewritten."""
+
+    __tablename__ = "mark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_item_id: Mapped[int] = mapped_column(ForeignKey("attempt_item.id"), index=True)
+    marker_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    scores: Mapped[dict] = mapped_column(JSON)  # {criterion id: points}
+    total: Mapped[float]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    marker: Mapped[User] = relationship()
+
+
+class AppealState(enum.StrEnum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Appeal(db.Model):
+    __tablename__ = "appeal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default=AppealState.OPEN.value)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(Text)
+    score_before: Mapped[float | None]
+    score_after: Mapped[float | None]
+
+    attempt: Mapped[Attempt] = relationship()
+
+
+class Regrade(db.Model):
+    """A key correction applied to every closed attempt of one question version."""
+
+    __tablename__ = "regrade"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    key_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[dict] = mapped_column(JSON)
+
+
+class RegradeChange(db.Model):
+    """What one regrade did to one item: the old and new points (history, not a cache)."""
+
+    __tablename__ = "regrade_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regrade_id: Mapped[int] = mapped_column(ForeignKey("regrade.id"), index=True)
+    attempt_item_id: Mapped[int] = mapped_column(ForeignKey("attempt_item.id"), index=True)
+    old_awarded: Mapped[float | None]
+    new_awarded: Mapped[float | None]
+
+
+class Notification(db.Model):
+    """An in-app message to one user (results released, attempt invalidated, appeal)."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict | None] = mapped_column(JSON)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

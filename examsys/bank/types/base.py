@@ -45,6 +45,8 @@ class QuestionType:
     name: str = ""
     auto_graded = True
     has_options = False
+    # The authored keys this type reads besides the common ones (key, topic, stem, ...).
+    fields: tuple[str, ...] = ()
 
     def validate(self, raw: dict, problems: Problems) -> dict:
         """Check the type-specific part of an authored question; return the payload part."""
@@ -83,6 +85,22 @@ class QuestionType:
     def key(self, payload: dict) -> Any:
         """The key in canonical form, for examiners."""
         raise NotImplementedError
+
+    def model_answer(self, payload: dict) -> Any:
+        """A canonical response that earns full marks (None for human-marked types)."""
+        return self.key(payload)
+
+    def texts(self, payload: dict) -> list[tuple[str, dict]]:
+        """Every bilingual text besides stem and explanation, as (field, texts): the
+        language check and the search index read them."""
+        return [(f"options[{i}].text", o["text"]) for i, o in enumerate(payload.get("options", []))]
+
+    def describe_key(self, payload: dict, lang: str) -> str:
+        """The key as an examiner reads it."""
+        key = self.key(payload)
+        if isinstance(key, bool):
+            return _("True") if key else _("False")
+        return ", ".join(map(str, key)) if isinstance(key, list) else str(key)
 
 
 def display_id(order: list[str], original: str) -> str:

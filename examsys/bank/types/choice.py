@@ -15,35 +15,50 @@ OPTION_ID = re.compile(r"^[a-z0-9_]{1,16}$")
 SCORING_MODES = ("all_or_nothing", "partial")
 
 
-def read_options(q, problems, min_count: int, max_count: int) -> list[dict]:
-    raw = q.get("options")
+def read_options(q, problems, min_count: int, max_count: int, *, field: str = "options",
+                 with_correct: bool = True) -> list[dict]:
+    """A list of ``{id, text}`` (and ``correct`` when ``with_correct``) under ``field``."""
+    raw = q.get(field)
     if not isinstance(raw, list) or not (min_count <= len(raw) <= max_count):
-        problems.add(q.line, "options", _("give between %(lo)d and %(hi)d options",
-                                                   lo=min_count, hi=max_count))
+        problems.add(q.line, field, _("give between %(lo)d and %(hi)d options",
+                                      lo=min_count, hi=max_count))
         return []
     options, seen = [], set()
     for i, item in enumerate(raw):
         line = getattr(item, "line", q.line)
+        where = f"{field}[{i}]"
         if not isinstance(item, dict):
-            problems.add(line, f"options[{i}]", _("must be a mapping with id and text"))
+            problems.add(line, where, _("must be a mapping with id and text"))
             continue
-        oid = str(item.get("id", ""))
-        if not OPTION_ID.match(oid):
-            problems.add(line, f"options[{i}].id", _("must be a short id such as a, b, c"))
-        elif oid in seen:
-            problems.add(line, f"options[{i}].id", _("duplicate option id %(id)s", id=repr(oid)))
-        seen.add(oid)
-        correct = item.get("correct", False)
-        if not isinstance(correct, bool):
-            problems.add(line, f"options[{i}].correct", _("must be true or false"))
-        text = read_texts(item.get("text"), f"options[{i}].text", problems, line)
-        options.append({"id": oid, "text": text or {}, "correct": correct is True})
+        oid = read_id(item.get("id"), f"{where}.id", seen, problems, line)
+        text = read_texts(item.get("text"), f"{where}.text", problems, line)
+        option = {"id": oid, "text": text or {}}
+        if with_correct:
+            correct = item.get("correct", False)
+            if not isinstance(correct, bool):
+                problems.add(line, f"{where}.correct", _("must be true or false"))
+            option["correct"] = correct is True
+        elif "correct" in item:
+            problems.add(line, f"{where}.correct", _("is not used by this type"))
+        options.append(option)
     return options
+
+
+def read_id(raw, where: str, seen: set, problems, line: int) -> str:
+    """A short id, unique among ``seen`` (which it joins)."""
+    oid = str(raw if raw is not None else "")
+    if not OPTION_ID.match(oid):
+        problems.add(line, where, _("must be a short id such as a, b, c"))
+    elif oid in seen:
+        problems.add(line, where, _("duplicate option id %(id)s", id=repr(oid)))
+    seen.add(oid)
+    return oid
 
 
 class SingleChoice(QuestionType):
     name = "single_choice"
     has_options = True
+    fields = ("options",)
 
     def validate(self, q, problems):
         options = read_options(q, problems, 2, 8)
@@ -69,6 +84,7 @@ class SingleChoice(QuestionType):
 class MultipleChoice(QuestionType):
     name = "multiple_choice"
     has_options = True
+    fields = ("options", "scoring")
 
     def validate(self, q, problems):
         options = read_options(q, problems, 3, 8)

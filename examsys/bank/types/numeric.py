@@ -8,7 +8,7 @@ from examsys.core.i18n import _
 MAX_MAGNITUDE = 1e15
 
 
-def _number(value) -> float | None:
+def number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
@@ -20,27 +20,13 @@ def _number(value) -> float | None:
 
 class Numeric(QuestionType):
     name = "numeric"
+    fields = ("answer", "tolerance", "unit")
 
     def validate(self, q, problems):
-        answer = _number(q.get("answer"))
+        answer = number(q.get("answer"))
         if answer is None:
             problems.add(q.line, "answer", _("must be a finite number"))
-        tolerance = q.get("tolerance") or {}
-        kind = None
-        if not isinstance(tolerance, dict) or len(tolerance) != 1:
-            problems.add(q.line, "tolerance",
-                         _("give exactly one of {absolute: x} or {relative: r}"))
-        else:
-            kind, amount = next(iter(tolerance.items()))
-            amount = _number(amount)
-            if kind not in ("absolute", "relative"):
-                problems.add(q.line, "tolerance", _("must be absolute or relative"))
-            elif amount is None or amount < 0:
-                problems.add(q.line, f"tolerance.{kind}", _("must be a number ≥ 0"))
-            elif kind == "relative" and amount >= 1:
-                problems.add(q.line, "tolerance.relative",
-                             _("is a fraction (0.01 = 1 %); it must be below 1"))
-            tolerance = {kind: amount}
+        tolerance = read_tolerance(q, problems)
         unit = q.get("unit")
         if unit is not None and (not isinstance(unit, str) or len(unit) > 20):
             problems.add(q.line, "unit", _("must be a short text such as Wh or mAh"))
@@ -59,7 +45,7 @@ class Numeric(QuestionType):
                 response = float(response.strip())
             except ValueError:
                 raise ResponseError(_("a numeric answer is a number")) from None
-        number = _number(response)
+        number = number(response)
         if number is None:
             raise ResponseError(_("a numeric answer is a finite number"))
         return number
@@ -69,12 +55,44 @@ class Numeric(QuestionType):
         return amount if kind == "absolute" else abs(payload["answer"]) * amount
 
     def grade(self, payload, canonical):
-        if canonical is None:
-            return 0.0
-        # A hair of slack so that 0.1 + 0.2 style rounding never fails an exact key.
-        slack = 1e-9 * max(1.0, abs(payload["answer"]))
-        error = abs(canonical - payload["answer"])
-        return 1.0 if error <= self.allowed_error(payload) + slack else 0.0
+        return 1.0 if canonical is not None and within(payload, canonical) else 0.0
 
     def key(self, payload):
         return payload["answer"]
+
+    def describe_key(self, payload, lang):
+        return f"{payload['answer']:g} {payload.get('unit') or ''} " \
+               f"({tolerance_text(payload['tolerance'])})".replace("  ", " ")
+
+
+def tolerance_text(tolerance: dict) -> str:
+    (kind, amount), = tolerance.items()
+    return f"± {amount:g}" if kind == "absolute" else f"± {amount * 100:g} %"
+
+
+def read_tolerance(q, problems) -> dict:
+    """``{absolute: x}`` or ``{relative: r}`` with r < 1."""
+    tolerance = q.get("tolerance") or {}
+    if not isinstance(tolerance, dict) or len(tolerance) != 1:
+        problems.add(q.line, "tolerance", _("give exactly one of {absolute: x} or {relative: r}"))
+        return {"absolute": 0.0}
+    kind, amount = next(iter(tolerance.items()))
+    amount = number(amount)
+    if kind not in ("absolute", "relative"):
+        problems.add(q.line, "tolerance", _("must be absolute or relative"))
+    elif amount is None or amount < 0:
+        problems.add(q.line, f"tolerance.{kind}", _("must be a number ≥ 0"))
+    elif kind == "relative" and amount >= 1:
+        problems.add(q.line, "tolerance.relative",
+                     _("is a fraction (0.01 = 1 %); it must be below 1"))
+    return {kind: amount}
+
+
+def within(payload: dict, value: float) -> bool:
+    """``value`` is within the tolerance around ``payload['answer']``."""
+    answer = payload["answer"]
+    (kind, amount), = payload["tolerance"].items()
+    allowed = amount if kind == "absolute" else abs(answer) * amount
+    # A hair of slack so that 0.1 + 0.2 style rounding never fails an exact key.
+    slack = 1e-9 * max(1.0, abs(answer))
+    return abs(value - answer) <= allowed + slack

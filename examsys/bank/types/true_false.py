@@ -6,6 +6,7 @@ from examsys.core.i18n import _
 
 class TrueFalse(QuestionType):
     name = "true_false"
+    fields = ("answer",)
 
     def validate(self, q, problems):
         answer = q.get("answer")

@@ -1,0 +1,66 @@
+"""gunicorn settings for examsys in production: ``gunicorn -c gunicorn.conf.py``.
+
+Every setting can be overridden from the environment (names below) or the command line.
+Sizing: each worker is a process with ``threads`` threads; each thread holds at most one
+database connection at a time, so one app server opens up to workers × threads
+connections. Keep the sum over all app servers under PostgreSQL's max_connections
+(100 by default) minus a margin for cron, migrations and psql, or put PgBouncer between.
+"""
+
+import os
+
+from examsys.extensions import db
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (containers)
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
+wsgi_app = os.environ.get("EXAMSYS_WSGI_APP", "examsys:create_app()")
+bind = os.environ.get("EXAMSYS_BIND", "0.0.0.0:8000")
+
+# Workers: 2 per core plus one, the usual rule for requests that wait on the database
+# about as long as they compute. Threads: a request mostly waits for PostgreSQL (the
+# commit's fsync above all), so a few threads per worker keep the CPU busy and let
+# PostgreSQL group several commits into one WAL flush.
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
+worker_class = os.environ.get("EXAMSYS_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("EXAMSYS_THREADS", "4"))
+
+# A request that takes longer than this is stuck: the worker is killed and replaced.
+# Nothing in examsys legitimately takes 30 s (bank imports run in one request: keep them
+# under it, or import from the command line).
+timeout = int(os.environ.get("EXAMSYS_WORKER_TIMEOUT", "30"))
+graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
+keepalive = 5  # seconds; a bit above the load balancer's idle timeout is wrong: keep below it
+# Recycle workers now and then so that slow leaks never matter; jitter avoids all at once.
+max_requests = 20000
+max_requests_jitter = 2000
+
+# Load the app once in the master: workers fork with the code already imported (faster
+# start, shared memory) and a broken app fails the start instead of every worker.
+preload_app = True
+
+# Headers from the load balancer (X-Forwarded-Proto) are trusted only from these addresses.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("EXAMSYS_ACCESS_LOG") or None  # "-" for stdout
+errorlog = "-"
+loglevel = os.environ.get("EXAMSYS_LOG_LEVEL", "info")
+proc_name = "examsys"
+
+
+def post_fork(server, worker):
+    """Drop the database connections inherited from the master.
+
+    With preload_app the master may have opened connections (seeding, a ping); a socket
+    shared by two processes corrupts both sessions. ``close=False`` leaves the parent's
+    sockets alone and gives this worker a fresh pool.
+    """
+    app = getattr(server.app, "callable", None)
+    if app is None or not hasattr(app, "app_context"):
+        return
+    with app.app_context():
+        db.engine.dispose(close=False)
