@@ -125,9 +125,7 @@ def import_bank_command(paths, dry_run):
 @with_appcontext
 def check_bank_command(paths):
     """Validate bank files without writing anything."""
-    from examsys.bank import importer
-
-    from examsys.bank import quality
+    from examsys.bank import importer, quality
 
     doc, problems = importer.read_files(list(paths))
     problems = importer.check(db.session, doc, problems) + quality.check(doc)
