@@ -35,7 +35,10 @@ threads = int(os.environ.get("EXAMSYS_THREADS", "4"))
 # under it, or import from the command line).
 timeout = int(os.environ.get("EXAMSYS_WORKER_TIMEOUT", "30"))
 graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
-keepalive = 5  # seconds; a bit above the load balancer's idle timeout is wrong: keep below it
+# Seconds an idle keep-alive connection stays open. Behind a load balancer set it above
+# the balancer's idle timeout, so that the balancer closes idle connections first (else a
+# request sent just as gunicorn closes one fails with a 502).
+keepalive = int(os.environ.get("EXAMSYS_KEEPALIVE", "5"))
 # Recycle workers now and then so that slow leaks never matter; jitter avoids all at once.
 max_requests = 20000
 max_requests_jitter = 2000

@@ -74,6 +74,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) sees every table.
+    from examsys import hot_path_indexes as _indexes  # noqa: F401
     from examsys.accounts import models as _accounts  # noqa: F401
     from examsys.bank import models as _bank  # noqa: F401
     from examsys.certs import models as _certs  # noqa: F401
@@ -95,3 +96,11 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     for blueprint in (accounts_api, exams_api, certs_api):
         app.register_blueprint(blueprint, url_prefix="/api/v1")
+    from examsys.certs.public_views import bp as certs_public
+    from examsys.certs.staff_views import bp as certs_staff
+
+    app.register_blueprint(certs_public)
+    app.register_blueprint(certs_staff)
+    from examsys.bank.interchange_views import bp as bank_interchange
+
+    app.register_blueprint(bank_interchange)

@@ -33,6 +33,12 @@ def register_cli(app) -> None:
     for command in (init_command, serve_command, import_bank_command, check_bank_command,
                     bank_report_command, create_user_command, close_overdue_command):
         app.cli.add_command(command)
+    from examsys.certs.cli import register as register_certs_cli
+
+    register_certs_cli(app)
+    from examsys.bank.interchange_cli import register as register_interchange_cli
+
+    register_interchange_cli(app)
 
 
 def _print_problems(problems) -> None:
@@ -128,7 +134,8 @@ def check_bank_command(paths):
     from examsys.bank import importer, quality
 
     doc, problems = importer.read_files(list(paths))
-    problems = importer.check(db.session, doc, problems) + quality.check(doc)
+    # Quality is judged once the bank is valid: a broken file gets its own problems first.
+    problems = importer.check(db.session, doc, problems) or quality.check(doc)
     db.session.rollback()
     if problems:
         _print_problems(problems)

@@ -26,6 +26,29 @@ def secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def engine_options(database_url: str) -> dict:
+    """Connection pool settings; PostgreSQL's come from the environment.
+
+    Each gunicorn thread holds at most one connection at a time, so a pool of
+    EXAMSYS_DB_POOL_SIZE (default 5, gunicorn.conf.py's 4 threads plus the odd
+    background use) never makes a request wait; overflow covers bursts. Connections are
+    recycled after EXAMSYS_DB_POOL_RECYCLE seconds so that a load balancer or PgBouncer
+    in between never closes one under us, and checked on checkout (pre-ping) unless
+    EXAMSYS_DB_PRE_PING=0 (one round trip per request saved; a dead connection then
+    fails one request instead of being replaced).
+    """
+    options: dict = {"pool_pre_ping": os.environ.get("EXAMSYS_DB_PRE_PING", "1") == "1"}
+    if database_url.startswith("postgresql"):
+        options.update(
+            pool_size=int(os.environ.get("EXAMSYS_DB_POOL_SIZE", "5")),
+            max_overflow=int(os.environ.get("EXAMSYS_DB_MAX_OVERFLOW", "5")),
+            pool_timeout=float(os.environ.get("EXAMSYS_DB_POOL_TIMEOUT", "10")),
+            pool_recycle=int(os.environ.get("EXAMSYS_DB_POOL_RECYCLE", "1800")),
+            connect_args={"connect_timeout": 10, "application_name": "examsys"},
+        )
+    return options
+
+
 def load(app, overrides: dict | None = None) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -38,7 +61,7 @@ def load(app, overrides: dict | None = None) -> None:
         SECRET_KEY=None,
         SECRET_KEY_FALLBACKS=_list(os.environ.get("SECRET_KEY_FALLBACKS")),
         SQLALCHEMY_DATABASE_URI=database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url),
         PASSWORD_HASH_METHOD=os.environ.get("EXAMSYS_PASSWORD_HASH", DEFAULT_PASSWORD_HASH),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -99,7 +99,7 @@ questions:
 PARSE_ERRORS = VALID_DOC + """\
   - key: BAD-TYPE
     topic: chem
-    type: essay
+    type: crossword
     levels: [engineer]
     difficulty: 1
     stem: {en: "Write an essay.", zh: "写一篇文章。"}

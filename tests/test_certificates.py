@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from examsys.accounts.models import Role
 from examsys.bank.types import get_type
-from examsys.certs import services
+from examsys.certs import lifecycle, services
 from examsys.certs.models import Certificate
 from examsys.core.clock import utcnow
 from examsys.exams import delivery, scheduling
@@ -262,7 +262,7 @@ def test_after_a_key_rotation_new_tokens_are_signed_with_the_new_key(app, cert, 
 
 def test_revoked_certificate_verifies_as_revoked_with_reason(app, cert, examiner, client):
     token = services.token_for(cert)
-    services.revoke(db.session, utcnow(), cert.serial, "Exam misconduct", examiner.id)
+    lifecycle.revoke(db.session, utcnow(), cert.serial, "Exam misconduct", examiner.id)
     db.session.commit()
 
     body = verify_json(client, token=token)

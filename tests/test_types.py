@@ -369,5 +369,7 @@ def test_numeric_present_is_the_same_whatever_the_answer(question, other):
         payload, None, "zh")
 
 
-def test_registry_holds_exactly_the_four_objective_types():
-    assert set(REGISTRY) == {"single_choice", "multiple_choice", "true_false", "numeric"}
+def test_registry_holds_every_type_and_only_essays_are_human_marked():
+    assert set(REGISTRY) == {"single_choice", "multiple_choice", "true_false", "numeric",
+                             "short_text", "ordering", "matching", "essay", "numeric_unit"}
+    assert {name for name, t in REGISTRY.items() if not t.auto_graded} == {"essay"}

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
+from examsys.bank.sections import section_types
+from examsys.bank.types import REGISTRY, get_type
 from examsys.bank.validation import BankDocument, QuestionRecord, parse_document
 from examsys.bank.yamlio import Problem, Problems
 from examsys.core import audit
@@ -115,25 +117,27 @@ def _check_pools(session, doc: BankDocument) -> list[Problem]:
     """Every section must find POOL_FACTOR × count active items (bank plus this import)."""
     if not doc.certifications:
         return []
-    pool: dict[str, tuple[str, set[str]]] = {}
+    pool: dict[str, tuple[str, set[str], str]] = {}
     rows = [] if not _has_schema(session) else session.execute(
-        select(Question.external_key, Topic.path, QuestionLevel.level)
+        select(Question.external_key, Topic.path, QuestionLevel.level, Question.type)
         .join(Topic, Question.topic_id == Topic.id)
         .join(QuestionLevel, QuestionLevel.question_id == Question.id)
         .where(Question.status == Status.ACTIVE))
-    for key, path, level in rows:
-        pool.setdefault(key, (path, set()))[1].add(level)
+    for key, path, level, qtype in rows:
+        pool.setdefault(key, (path, set(), qtype))[1].add(level)
     for q in doc.questions:
         if q.status == Status.ACTIVE:
-            pool[q.key] = (q.topic, set(q.levels))
+            pool[q.key] = (q.topic, set(q.levels), q.type)
         else:
             pool.pop(q.key, None)
     problems = []
     for c in doc.certifications:
         drawn_total, eligible_all = 0, set()
         for s in c.blueprint["sections"]:
-            eligible = {k for k, (path, levels) in pool.items()
-                        if levels & set(s["levels"]) and in_topics(path, s["topics"])}
+            types = set(section_types(s))
+            eligible = {k for k, (path, levels, qtype) in pool.items()
+                        if levels & set(s["levels"]) and in_topics(path, s["topics"])
+                        and qtype in types}
             eligible_all |= eligible
             drawn_total += s["count"]
             need = POOL_FACTOR * s["count"]
@@ -220,7 +224,7 @@ def _apply_question(session, now, rec, topic, question, current_versions, actor_
     question.status = rec.status
     question.type = rec.type
     question.difficulty = rec.difficulty
-    question.search_text = search_text(rec.payload)
+    question.search_text = search_text(rec.payload, rec.type)
     wanted = set(rec.levels)
     question.levels = [lv for lv in question.levels if lv.level in wanted] + [
         QuestionLevel(level=lv) for lv in sorted(wanted - set(question.level_codes))]
@@ -235,10 +239,13 @@ def _apply_question(session, now, rec, topic, question, current_versions, actor_
                      {"version": number})
 
 
-def search_text(payload: dict) -> str:
+def search_text(payload: dict, qtype: str | None = None) -> str:
+    """The lower-cased words a bank search looks through: stem and every other text."""
     texts = list(payload["stem"].values())
-    for option in payload.get("options", []):
-        texts += option["text"].values()
+    extra = get_type(qtype).texts(payload) if qtype in REGISTRY else [
+        (None, o["text"]) for o in payload.get("options", [])]
+    for _field, text in extra:
+        texts += (text or {}).values()
     return " ".join(texts).lower()
 
 

@@ -46,8 +46,8 @@ class Question(db.Model):
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("question_version.id", use_alter=True, name="fk_question_current_version"))
     # Denormalised from the current version for filtering and drawing without a join.
-    type: Mapped[str] = mapped_column(String(32))
-    difficulty: Mapped[int]
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    difficulty: Mapped[int] = mapped_column(index=True)
     search_text: Mapped[str] = mapped_column(db.Text, default="")
 
     topic: Mapped[Topic] = relationship(lazy="joined", innerjoin=True)
@@ -88,3 +88,31 @@ class QuestionVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("question_id", "number"),)
+
+
+class ReviewAction(enum.StrEnum):
+    """What a workflow entry records: a plain comment or a status change."""
+
+    COMMENT = "comment"
+    SUBMIT = "submit"  # draft → review
+    APPROVE = "approve"  # review → active (a reviewer other than the version's author)
+    REJECT = "reject"  # review → draft, with the reason
+    RETIRE = "retire"  # active → retired
+    REOPEN = "reopen"  # retired → draft
+    EDIT = "edit"  # a new version (back to draft when it was in review or active)
+
+
+class QuestionComment(db.Model):
+    """The review thread of a question: comments and status changes, appended only."""
+
+    __tablename__ = "question_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
+    version_number: Mapped[int]
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(db.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    author = relationship("User", lazy="joined")

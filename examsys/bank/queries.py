@@ -1,6 +1,8 @@
 """Reading the bank: filtered, paginated lists in a fixed number of queries."""
 
-from sqlalchemy import func, select
+import json
+
+from sqlalchemy import Text, cast, func, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Topic
 
@@ -9,7 +11,7 @@ PAGE_SIZE = 50
 
 def list_questions(session, *, topic: str | None = None, level: str | None = None,
                    status: str | None = None, qtype: str | None = None, text: str | None = None,
-                   page: int = 1):
+                   page: int = 1, difficulty: int | None = None, tag: str | None = None):
     """A page of questions matching the filters, with the total count."""
     query = select(Question).join(Topic, Question.topic_id == Topic.id)
     if topic:
@@ -21,6 +23,15 @@ def list_questions(session, *, topic: str | None = None, level: str | None = Non
         query = query.where(Question.status == status)
     if qtype:
         query = query.where(Question.type == qtype)
+    if difficulty:
+        query = query.where(Question.difficulty == difficulty)
+    if tag:
+        # Tags live on the version (JSON); matched on the current version's JSON text.
+        query = query.where(Question.current_version_id.in_(
+            select(QuestionVersion.id).where(
+                # json.dumps as the JSON column wrote it (ASCII-escaped, so 中文 tags too).
+                func.lower(cast(QuestionVersion.tags, Text)).contains(
+                    json.dumps(tag.strip().lower())))))
     if text:
         needle = text.strip().lower()
         query = query.where(Question.search_text.contains(needle)

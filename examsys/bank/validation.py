@@ -15,6 +15,10 @@ from examsys.core.i18n import _
 KEY = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
 TOPIC_KEY = re.compile(r"^[a-z0-9_]{1,40}$")
 RELEASES = ("immediate", "after_close", "manual")
+COMMON_FIELDS = frozenset({"key", "topic", "type", "levels", "difficulty", "status", "tags",
+                           "reference", "stem", "explanation"})
+# With an unknown type, no field is reported as unknown on top of the type itself.
+FIELDS_OF_ANY_TYPE = frozenset(f for t in REGISTRY.values() for f in t.fields)
 
 
 @dataclass
@@ -64,6 +68,10 @@ class BankDocument:
         self.topics += other.topics
         self.questions += other.questions
         self.certifications += other.certifications
+
+
+def type_named(raw):
+    return REGISTRY.get(raw) if isinstance(raw, str) else None
 
 
 def _int(raw, lo: int, hi: int) -> int | None:
@@ -134,7 +142,7 @@ def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems
         key = f"#line{q.line}"
     problems.prefix = f"{key}."
     try:
-        qtype = REGISTRY.get(q.get("type"))
+        qtype = type_named(q.get("type"))
         if qtype is None:
             problems.add(q.line, "type",
                          _("must be one of %(values)s", values=", ".join(sorted(REGISTRY))))
@@ -167,8 +175,7 @@ def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems
         if qtype is not None:
             payload.update(qtype.validate(q, problems))
         _check_languages(q, payload, problems)
-        known = {"key", "topic", "type", "levels", "difficulty", "status", "tags", "reference",
-                 "stem", "explanation", "options", "answer", "tolerance", "unit", "scoring"}
+        known = COMMON_FIELDS | set(qtype.fields if qtype else FIELDS_OF_ANY_TYPE)
         for extra in sorted(set(q) - known):
             problems.add(q.line, extra, _("unknown field"))
         doc.questions.append(QuestionRecord(
@@ -182,7 +189,9 @@ def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems
 def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
     langs = set(payload["stem"])
     texts = [("explanation", payload.get("explanation"))]
-    texts += [(f"options[{i}].text", o["text"]) for i, o in enumerate(payload.get("options", []))]
+    qtype = type_named(q.get("type"))
+    if qtype is not None:
+        texts += qtype.texts(payload)
     for field_name, text in texts:
         if text and set(text) != langs:
             problems.add(q.line, field_name,
@@ -264,8 +273,16 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
                                          or not 0 < section_pass <= 100):
             problems.add(sline, f"{where}.pass_mark",
                          _("must be a percentage above 0, at most 100"))
-        sections.append({"key": key, "title": title, "topics": list(topics),
-                         "levels": list(levels), "count": count or 1, "points": points,
-                         "pass_mark": section_pass, "line": sline})
+        section = {"key": key, "title": title, "topics": list(topics),
+                   "levels": list(levels), "count": count or 1, "points": points,
+                   "pass_mark": section_pass, "line": sline}
+        types = s.get("types")
+        if types is not None:
+            if not isinstance(types, list) or not types or any(t not in REGISTRY for t in types):
+                problems.add(sline, f"{where}.types", _("must be a non-empty list of %(values)s",
+                                                        values=", ".join(sorted(REGISTRY))))
+            else:
+                section["types"] = list(types)
+        sections.append(section)
     return {"time_limit_minutes": limit or 1, "pass_mark": pass_mark,
             "shuffle_options": shuffle is not False, "sections": sections}

@@ -1,18 +1,17 @@
-"""Issuing certificates, signing their tokens, and verifying them."""
+"""Issuing certificates, signing their verification links, and verifying them."""
 
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from examsys.accounts.services import normalise_name
-from examsys.certs.models import Certificate
+from examsys.certs import identity
+from examsys.certs.models import ACTIVE, SUPERSEDED, Certificate, CertificateEvent
 from examsys.core import audit
-from examsys.core.errors import Conflict, Invalid, NotFound
 
 # Crockford's base32: no I, L, O or U, so serials survive being read aloud or retyped.
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -50,39 +49,87 @@ def token_for(certificate: Certificate) -> str:
     return serializer().dumps({"s": certificate.serial})
 
 
+def by_serial(session, serial: str) -> Certificate | None:
+    return session.scalar(select(Certificate).where(Certificate.serial == serial)) \
+        if serial else None
+
+
+def add_event(session, now: datetime, cert: Certificate, kind: str, actor_id: int | None,
+              reason: str | None = None, data: dict | None = None) -> CertificateEvent:
+    """Append to the certificate's history and to the audit log (both only ever grow)."""
+    session.flush()
+    event = CertificateEvent(certificate_id=cert.id, at=now, actor_id=actor_id, kind=kind,
+                             reason=reason, data=data)
+    session.add(event)
+    audit.record(session, now, actor_id, f"certificate.{kind}", cert,
+                 {"serial": cert.serial, **({"reason": reason} if reason else {}),
+                  **(data or {})})
+    return event
+
+
+def new_certificate(session, now: datetime, *, holder, certification, attempt_id, basis,
+                    expires_at: datetime, renews: Certificate | None = None,
+                    actor_id: int | None = None) -> Certificate:
+    """Create a certificate with the holder's current details and record its issue."""
+    details = identity.details_for(session, holder.id)
+    name_en = (details.name_en if details else None) or identity.romanise(holder.name)
+    cert = Certificate(serial=new_serial(), holder_id=holder.id, holder_name=holder.name,
+                       holder_name_en=name_en if name_en != holder.name else None,
+                       id_number_hash=details.id_number_hash if details else None,
+                       id_number_masked=details.id_number_masked if details else None,
+                       certification_id=certification.id, attempt_id=attempt_id,
+                       issued_at=now, expires_at=expires_at, basis=basis,
+                       renews_id=renews.id if renews else None, state=ACTIVE)
+    session.add(cert)
+    add_event(session, now, cert, "issued", actor_id,
+              data={"basis": basis, **({"renews": renews.serial} if renews else {})})
+    return cert
+
+
+def supersede(session, now: datetime, old: Certificate, new: Certificate,
+              actor_id: int | None) -> None:
+    old.state, old.state_at, old.superseded_by_id = SUPERSEDED, now, new.id
+    old.state_reason = None
+    add_event(session, now, old, "superseded", actor_id, data={"by": new.serial})
+
+
 def issue(session, now: datetime, attempt) -> Certificate:
-    """Issue the certificate a passed attempt earns (once: a second call returns it)."""
+    """Issue the certificate a passed attempt earns (once: a second call returns it).
+
+    A pass by a holder who already has an active certificate of the same certification is
+    a renewal by re-examination: the new certificate supersedes the old one.
+    """
     existing = session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
     if existing is not None:
         return existing
     certification = attempt.session.certification
-    cert = Certificate(serial=new_serial(), holder_id=attempt.candidate_id,
-                       holder_name=attempt.candidate.name, certification_id=certification.id,
-                       attempt_id=attempt.id, issued_at=now,
-                       expires_at=add_months(now, certification.validity_months))
-    session.add(cert)
-    audit.record(session, now, None, "certificate.issue", cert, {"serial": cert.serial})
-    return cert
-
-
-def revoke(session, now: datetime, serial: str, reason: str, actor_id: int) -> Certificate:
-    cert = session.scalar(select(Certificate).where(Certificate.serial == serial))
-    if cert is None:
-        raise NotFound(_("No certificate has this serial."))
-    if cert.revoked_at is not None:
-        raise Conflict(_("This certificate is already revoked."), code="already_revoked")
-    if not reason.strip():
-        raise Invalid(_("Give a reason for the revocation."))
-    cert.revoked_at, cert.revocation_reason = now, reason.strip()
-    audit.record(session, now, actor_id, "certificate.revoke", cert, {"reason": reason})
+    previous = session.scalars(select(Certificate).where(
+        Certificate.holder_id == attempt.candidate_id,
+        Certificate.certification_id == certification.id,
+        Certificate.state == ACTIVE).order_by(Certificate.issued_at)).all()
+    cert = new_certificate(session, now, holder=attempt.candidate, certification=certification,
+                           attempt_id=attempt.id, basis="exam",
+                           expires_at=add_months(now, certification.validity_months),
+                           renews=previous[-1] if previous else None)
+    session.flush()
+    for old in previous:
+        supersede(session, now, old, cert, None)
     return cert
 
 
 @dataclass
 class Verification:
-    status: str  # valid | revoked | expired | invalid | not_found
+    # valid | suspended | revoked | superseded | expired | invalid | not_found
+    status: str
     reason: str  # why, in one machine-readable word
     certificate: Certificate | None = None
+
+
+def verdict(cert: Certificate | None, now: datetime) -> Verification:
+    if cert is None:
+        return Verification("not_found", "unknown_serial")
+    status = cert.status(now)
+    return Verification(status, status, cert)
 
 
 def verify_token(session, now: datetime, token: str) -> Verification:
@@ -91,21 +138,25 @@ def verify_token(session, now: datetime, token: str) -> Verification:
         serial = data["s"]
     except (BadSignature, KeyError, TypeError):
         return Verification("invalid", "bad_signature")
-    cert = session.scalar(select(Certificate).where(Certificate.serial == serial))
-    if cert is None:
-        return Verification("not_found", "unknown_serial")
-    status = cert.status(now)
-    return Verification(status, status, cert)
+    return verdict(by_serial(session, serial) if isinstance(serial, str) else None, now)
 
 
-def verify_serial(session, now: datetime, serial: str, name: str) -> Verification:
-    serial = normalise_serial(serial)
-    cert = session.scalar(select(Certificate).where(Certificate.serial == serial)) \
-        if serial else None
+def name_matches(cert: Certificate, name: str) -> bool:
+    typed = normalise_name(name)
+    return bool(typed) and typed in {normalise_name(n) for n in
+                                     (cert.holder_name, cert.holder_name_en) if n}
+
+
+def verify_serial(session, now: datetime, serial: str, name: str,
+                  certificate: Certificate | None = None) -> Verification:
+    """Serial + the holder's name (Chinese or English, as printed) → the certificate's status.
+
+    ``certificate`` lets a bulk check pass the row it already loaded for this serial.
+    """
+    cert = certificate or by_serial(session, normalise_serial(serial))
     if cert is None:
         return Verification("not_found", "unknown_serial")
-    if normalise_name(name) != normalise_name(cert.holder_name):
+    if not name_matches(cert, name):
         # The serial exists, but nothing about it is shown to someone without the name.
         return Verification("not_found", "name_mismatch")
-    status = cert.status(now)
-    return Verification(status, status, cert)
+    return verdict(cert, now)

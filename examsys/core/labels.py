@@ -25,12 +25,16 @@ def status_name(code: str) -> str:
             "submitted": _("submitted"), "expired": _("closed at the deadline"),
             "graded": _("graded"), "invalidated": _("invalidated"), "valid": _("valid"),
             "revoked": _("revoked"), "not_found": _("not found"),
-            "invalid": _("invalid")}.get(code, code)
+            "invalid": _("invalid"), "suspended": _("suspended"),
+            "superseded": _("superseded")}.get(code, code)
 
 
 def type_name(code: str) -> str:
     return {"single_choice": _("Single choice"), "multiple_choice": _("Multiple choice"),
-            "true_false": _("True/false"), "numeric": _("Numeric")}.get(code, code)
+            "true_false": _("True/false"), "numeric": _("Numeric"),
+            "short_text": _("Short text"), "ordering": _("Ordering"),
+            "matching": _("Matching"), "essay": _("Essay / practical"),
+            "numeric_unit": _("Numeric with units")}.get(code, code)
 
 
 def release_name(code: str) -> str:

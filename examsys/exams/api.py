@@ -14,7 +14,7 @@ from examsys.core.api import json_body, ok
 from examsys.core.auth import any_user, candidate_required, staff_required
 from examsys.core.clock import utcnow
 from examsys.core.errors import DomainError, Invalid, NotFound
-from examsys.exams import delivery, presenters, scheduling
+from examsys.exams import appeals, delivery, integrity, notifications, presenters, scheduling
 from examsys.exams.models import Certification, Enrollment, ExamSession
 from examsys.extensions import db
 
@@ -34,13 +34,21 @@ def _datetime(body: dict, field: str) -> datetime:
     return value
 
 
+def client_info() -> dict:
+    """Who is asking, for the one-device rule and the integrity log."""
+    return {"ip": request.remote_addr, "user_agent": request.headers.get("User-Agent"),
+            "login_session_id": current_user.login_token}
+
+
 def session_json(es: ExamSession) -> dict:
     return {"id": es.id, "title": es.title, "certification": es.certification.code,
             "certification_name": es.certification.name(g.lang),
             "opens_at": iso(es.opens_at), "closes_at": iso(es.closes_at),
             "time_limit_minutes": es.blueprint.time_limit_minutes,
             "items": es.blueprint.item_count, "release": es.release,
-            "access_code_required": es.access_code is not None}
+            "access_code_required": es.access_code is not None,
+            "grace_seconds": es.grace_seconds, "stagger_seconds": es.stagger_seconds,
+            "allowed_networks": es.allowed_networks or []}
 
 
 @bp.route("/certifications")
@@ -79,7 +87,9 @@ def create_session():
         db.session, utcnow(), certification_code=code, opens_at=_datetime(body, "opens_at"),
         closes_at=_datetime(body, "closes_at"), access_code=body.get("access_code"),
         release=body.get("release", "immediate"), title=body.get("title"),
-        actor_id=current_user.id)
+        actor_id=current_user.id, grace_seconds=body.get("grace_seconds", 30),
+        stagger_seconds=body.get("stagger_seconds", 0),
+        allowed_networks=body.get("allowed_networks"))
     db.session.commit()
     out = session_json(es)
     out["access_code"] = es.access_code
@@ -127,8 +137,9 @@ def start(session_id):
     body = json_body() if request.get_data(cache=True) else {}
     now = utcnow()
     try:
-        attempt, created = delivery.start_or_resume(db.session, now, session_id,
-                                                    current_user.id, body.get("access_code"))
+        attempt, created = delivery.start_or_resume(
+            db.session, now, session_id, current_user.id, body.get("access_code"),
+            **client_info())
         db.session.commit()
     except DomainError:
         db.session.commit()  # keeps an overdue attempt's close, if one happened
@@ -146,7 +157,9 @@ def save(attempt_id, position):
     now = utcnow()
     try:
         item = delivery.save_response(db.session, now, attempt_id, current_user.id, position,
-                                      body["response"], body["seq"], current_user.login_token)
+                                      body["response"], body["seq"], current_user.login_token,
+                                      ip=request.remote_addr,
+                                      user_agent=request.headers.get("User-Agent"))
         db.session.commit()
     except DomainError:
         db.session.commit()  # keeps an overdue attempt's close; the save itself wrote nothing
@@ -179,3 +192,93 @@ def _attempt_json(attempt_id: int, now: datetime, candidate_id: int | None):
 def get_attempt(attempt_id):
     candidate_id = current_user.id if current_user.role == Role.CANDIDATE else None
     return _attempt_json(attempt_id, utcnow(), candidate_id)
+
+
+def _write(attempt_id: int, change):
+    """Run a candidate's write to a running attempt from its active device, then commit."""
+    now = utcnow()
+    try:
+        attempt = delivery.open_for_write(db.session, now, attempt_id, current_user.id,
+                                          current_user.login_token, request.remote_addr,
+                                          request.headers.get("User-Agent"))
+        out = change(attempt, now)
+        db.session.commit()
+    except DomainError:
+        db.session.commit()  # keeps an overdue attempt's close; the change wrote nothing
+        raise
+    return ok(dict(out, server_time=iso(now), deadline=iso(attempt.deadline)))
+
+
+@bp.route("/attempts/<int:attempt_id>/items/<int:position>/flag", methods=["PUT"])
+@candidate_required
+def flag(attempt_id, position):
+    body = json_body()
+    if not isinstance(body.get("flagged"), bool):
+        raise Invalid(_("flagged must be true or false."), code="invalid")
+
+    def change(attempt, now):
+        item = delivery.item_at(db.session, attempt, position)
+        item.flagged = body["flagged"]
+        return {"position": position, "flagged": item.flagged}
+    return _write(attempt_id, change)
+
+
+@bp.route("/attempts/<int:attempt_id>/position", methods=["PUT"])
+@candidate_required
+def move(attempt_id):
+    """Sequential exams: move forward to an item (never back)."""
+    position = json_body().get("position")
+
+    def change(attempt, now):
+        delivery.advance(attempt, delivery.item_at(db.session, attempt, position).position)
+        return {"current_position": attempt.current_position}
+    return _write(attempt_id, change)
+
+
+@bp.route("/attempts/<int:attempt_id>/events", methods=["POST"])
+@candidate_required
+def report_event(attempt_id):
+    body = json_body()
+
+    def change(attempt, now):
+        integrity.client_event(db.session, now, attempt, body.get("kind"),
+                               current_user.login_token, request.remote_addr,
+                               request.headers.get("User-Agent"), body.get("detail"))
+        return {"recorded": True}
+    return _write(attempt_id, change)
+
+
+@bp.route("/attempts/<int:attempt_id>/clock")
+@candidate_required
+def clock(attempt_id):
+    """The server's time and the attempt's deadline: the page re-synchronises its countdown
+    (a deadline moved by an accommodation shows at once)."""
+    now = utcnow()
+    attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
+    superseded = attempt.device_session_id not in (None, current_user.login_token)
+    return ok({"server_time": iso(now), "deadline": iso(attempt.deadline),
+               "state": attempt.state, "superseded": superseded})
+
+
+@bp.route("/attempts/<int:attempt_id>/appeals", methods=["POST"])
+@candidate_required
+def file_appeal(attempt_id):
+    body = json_body()
+    appeal = appeals.file_appeal(db.session, utcnow(), attempt_id, current_user.id,
+                                 body.get("reason"))
+    db.session.commit()
+    return ok({"id": appeal.id, "state": appeal.state, "filed_at": iso(appeal.filed_at)}, 201)
+
+
+@bp.route("/notifications")
+@any_user
+def list_notifications():
+    notes = notifications.recent(db.session, current_user.id)
+    return ok({"unread": notifications.unread_count(db.session, current_user.id),
+               "notifications": [{"id": n.id, "kind": n.kind, "message": notifications.message(n),
+                                  "created_at": iso(n.created_at), "read": n.read_at is not None,
+                                  "attempt_id": (n.data or {}).get("attempt_id")}
+                                 for n in notes]})
+
+
+from examsys.exams import api_examiner as _api_examiner  # noqa: E402, F401  (registers routes)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
+from examsys.bank.sections import section_types
 from examsys.bank.types import get_type
 from examsys.core.errors import Conflict
 from examsys.exams.models import Blueprint
@@ -29,15 +30,19 @@ def _pool(session, section: dict) -> list[int]:
     rows = session.execute(
         select(Question.id, Question.current_version_id)
         .join(Topic, Question.topic_id == Topic.id)
-        .where(Question.status == Status.ACTIVE, topic_match, Question.id.in_(levels))
+        .where(Question.status == Status.ACTIVE, topic_match, Question.id.in_(levels),
+               Question.type.in_(section_types(section)))
         .order_by(Question.id))
     return [(qid, vid) for qid, vid in rows]
 
 
-def draw_form(session, blueprint: Blueprint, seed: int) -> list[DrawnItem]:
+def draw_form(session, blueprint: Blueprint, seed: int,
+              avoid: set[int] | frozenset[int] = frozenset()) -> list[DrawnItem]:
     """Draw every section's items without repeats, shuffle options, all from ``seed``.
 
-    The same seed and bank give the same form; queries are one per section plus one.
+    Questions in ``avoid`` (seen in the candidate's last attempt) are left out where the
+    section's pool is large enough without them, else as few as needed are drawn again.
+    The same seed, bank and ``avoid`` give the same form; queries are one per section plus one.
     """
     rng = random.Random(seed)
     taken: set[int] = set()
@@ -49,7 +54,11 @@ def draw_form(session, blueprint: Blueprint, seed: int) -> list[DrawnItem]:
                              "exam: it needs %(count)d active items and has %(found)d.",
                              section=section["key"], count=section["count"], found=len(pool)),
                            code="bank_exhausted")
-        for qid, vid in rng.sample(pool, section["count"]):
+        fresh = [(q, v) for q, v in pool if q not in avoid]
+        if avoid and len(fresh) < section["count"]:
+            seen = [(q, v) for q, v in pool if q in avoid]
+            fresh += rng.sample(seen, section["count"] - len(fresh))
+        for qid, vid in rng.sample(fresh if avoid else pool, section["count"]):
             taken.add(qid)
             picks.append((section, vid))
     versions = {v.id: v for v in session.scalars(

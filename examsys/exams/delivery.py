@@ -5,6 +5,8 @@ moment of each write; nothing the client says about time is believed.
 """
 
 import hmac
+import ipaddress
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -13,12 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from examsys.bank.models import QuestionVersion
 from examsys.bank.types import ResponseError, get_type
 from examsys.certs import services as certs
 from examsys.core import audit
 from examsys.core.database import begin_write
 from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
+from examsys.exams import integrity, notifications
 from examsys.exams.assembly import draw_form
+from examsys.exams.integrity import claim_device, track_client
 from examsys.exams.models import (
     Attempt,
     AttemptItem,
@@ -35,9 +40,20 @@ MAX_SEQ = 2**62
 
 def compute_deadline(exam_session: ExamSession, enrollment: Enrollment,
                      started_at: datetime) -> datetime:
-    limit = timedelta(minutes=exam_session.blueprint.time_limit_minutes
-                      + enrollment.extra_minutes)
-    return min(started_at + limit, exam_session.closes_at)
+    """Start plus the time limit (times the candidate's multiplier, plus extra minutes),
+    never later than the candidate's window closes."""
+    minutes = (exam_session.blueprint.time_limit_minutes * enrollment.time_multiplier
+               + enrollment.extra_minutes)
+    return min(started_at + timedelta(minutes=minutes), enrollment.closes_at)
+
+
+def stagger_offset(enrollment: Enrollment) -> timedelta:
+    """How long after the window opens this candidate may start (spreads the first minute).
+
+    Derived from the enrollment so that it is the same on every request and every server.
+    """
+    spread = enrollment.session.stagger_seconds
+    return timedelta(seconds=(enrollment.id * 7919) % (spread + 1) if spread else 0)
 
 
 def is_overdue(attempt: Attempt, now: datetime) -> bool:
@@ -69,58 +85,117 @@ def lock_attempt(session, attempt_id: int, candidate_id: int | None = None) -> A
     return attempt
 
 
+def check_network(es: ExamSession, ip: str | None) -> None:
+    """Refuse a request from outside the session's exam-centre networks, if it has any."""
+    if not es.allowed_networks:
+        return
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        address = None
+    if address is None or not any(address in ipaddress.ip_network(net, strict=False)
+                                  for net in es.allowed_networks):
+        raise Forbidden(_("This exam can only be taken from the exam centre's network."),
+                        code="outside_network")
+
+
+def check_retake_policy(session, now: datetime, enrollment: Enrollment,
+                        candidate_id: int) -> Attempt | None:
+    """Apply the certification's retake policy; returns the candidate's last attempt at it."""
+    cert = enrollment.session.certification
+    previous = select(Attempt).join(ExamSession, ExamSession.id == Attempt.session_id).where(
+        Attempt.candidate_id == candidate_id, ExamSession.certification_id == cert.id)
+    used = session.scalar(select(func.count()).select_from(previous.subquery()))
+    if cert.max_attempts is not None and used >= cert.max_attempts:
+        raise Conflict(_("You have used every attempt this certification allows."),
+                       code="no_attempts_left")
+    last = session.scalar(previous.order_by(Attempt.started_at.desc()).limit(1))
+    if last is not None and cert.retake_cooldown_hours and last.finished_at is not None:
+        ready = last.finished_at + timedelta(hours=cert.retake_cooldown_hours)
+        if now < ready:
+            raise Conflict(_("You can take this certification again from %(when)s UTC.",
+                             when=ready.strftime("%Y-%m-%d %H:%M")), code="cooldown",
+                           details={"retry_at": ready.isoformat().replace("+00:00", "Z")})
+    return last
+
+
 def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: int,
-                    access_code: str | None = None) -> tuple[Attempt, bool]:
-    """The candidate's running attempt, or a new one drawn now. Returns (attempt, created)."""
+                    access_code: str | None = None, *, ip: str | None = None,
+                    user_agent: str | None = None,
+                    login_session_id: str | None = None) -> tuple[Attempt, bool]:
+    """The candidate's running attempt, or a new one drawn now. Returns (attempt, created).
+
+    The device asking becomes the attempt's one active device (see :func:`claim_device`).
+    """
     enrollment = session.scalar(select(Enrollment).where(
         Enrollment.session_id == exam_session_id, Enrollment.candidate_id == candidate_id))
     if enrollment is None:
         raise NotFound(_("You are not enrolled in this exam session."))
     es = enrollment.session
+    check_network(es, ip)
     latest = session.scalar(select(Attempt).where(Attempt.enrollment_id == enrollment.id)
                             .order_by(Attempt.number.desc()).limit(1))
     if latest is not None and latest.is_open:
         if not is_overdue(latest, now):
+            latest = lock_attempt(session, latest.id)
+            claim_device(session, now, latest, login_session_id, ip, user_agent)
             return latest, False
         finish(session, now, lock_attempt(session, latest.id))
-    if now < es.opens_at:
+    if now < enrollment.opens_at:
         raise Conflict(_("This exam session has not opened yet."), code="not_open")
-    if now >= es.closes_at:
+    if now >= enrollment.closes_at:
         raise Conflict(_("This exam session has closed."), code="closed")
+    own_start = enrollment.opens_at + stagger_offset(enrollment)
+    if now < own_start:
+        raise Conflict(_("Your start is staggered: please start in %(n)d seconds.",
+                         n=math.ceil((own_start - now).total_seconds())), code="not_open",
+                       details={"starts_at": own_start.isoformat().replace("+00:00", "Z")})
     used = session.scalar(select(func.count(Attempt.id))
                           .where(Attempt.enrollment_id == enrollment.id))
     if used >= enrollment.attempts_allowed:
         raise Conflict(_("You have used every attempt this session allows."),
                        code="no_attempts_left")
+    last = check_retake_policy(session, now, enrollment, candidate_id)
     if es.access_code and not hmac.compare_digest(
             (access_code or "").strip().upper().encode(), es.access_code.upper().encode()):
         raise Forbidden(_("The access code is not right."), code="wrong_access_code")
+    avoid = set()
+    if last is not None and es.certification.avoid_seen_items:
+        avoid = set(session.scalars(
+            select(QuestionVersion.question_id).join(
+                AttemptItem, AttemptItem.question_version_id == QuestionVersion.id)
+            .where(AttemptItem.attempt_id == last.id)))
     seed = secrets.randbits(62)
-    form = draw_form(session, es.blueprint, seed)
+    form = draw_form(session, es.blueprint, seed, avoid=avoid)
     attempt = Attempt(enrollment_id=enrollment.id, candidate_id=candidate_id, session_id=es.id,
                       number=used + 1, seed=seed, state=AttemptState.IN_PROGRESS,
-                      started_at=now, deadline=compute_deadline(es, enrollment, now))
+                      started_at=now, deadline=compute_deadline(es, enrollment, now),
+                      device_session_id=login_session_id, last_ip=ip,
+                      last_user_agent=(user_agent or "")[:300] or None)
     session.add(attempt)
     try:
         session.flush()
     except IntegrityError:
         # Another request of the same candidate started it a moment ago: resume that one.
         session.rollback()
-        return start_or_resume(session, now, exam_session_id, candidate_id, access_code)
+        return start_or_resume(session, now, exam_session_id, candidate_id, access_code,
+                               ip=ip, user_agent=user_agent, login_session_id=login_session_id)
     session.add_all(AttemptItem(attempt_id=attempt.id, position=d.position, section=d.section,
                                 question_version_id=d.version.id, option_order=d.option_order,
                                 points=d.points, last_seq=0) for d in form)
-    audit.record(session, now, candidate_id, "attempt.start", attempt, {"seed": seed})
+    audit.record(session, now, candidate_id, "attempt.start", attempt,
+                 {"seed": seed, "avoided": len(avoid)})
     return attempt, True
 
 
-def save_response(session, now: datetime, attempt_id: int, candidate_id: int, position: int,
-                  response, seq, login_session_id: str | None = None) -> AttemptItem:
-    """Append a save if the attempt is open, the deadline (plus grace) not passed, and
-    ``seq`` newer than the item's last save. Otherwise raise, having written nothing
-    (except closing an overdue attempt, which the caller must commit)."""
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < MAX_SEQ:
-        raise Invalid(_("seq must be a positive whole number."), code="invalid_seq")
+def open_for_write(session, now: datetime, attempt_id: int, candidate_id: int,
+                   login_session_id: str | None, ip: str | None = None,
+                   user_agent: str | None = None) -> Attempt:
+    """Lock a running attempt for a candidate's write from its active device, in time.
+
+    Raises (having written nothing but an overdue attempt's close, which the caller must
+    commit) when the attempt is closed, overdue, or held by another device.
+    """
     attempt = lock_attempt(session, attempt_id, candidate_id)
     if not attempt.is_open:
         raise Conflict(_("This attempt is closed; the answer was not saved."),
@@ -129,10 +204,44 @@ def save_response(session, now: datetime, attempt_id: int, candidate_id: int, po
         finish(session, now, attempt)
         raise Conflict(_("Time is up; the answer was not saved."), code="time_up",
                        details={"closed": True})
+    integrity.check_device(attempt, login_session_id)
+    if ip is not None:
+        check_network(attempt.session, ip)
+    track_client(session, now, attempt, login_session_id, ip, user_agent)
+    return attempt
+
+
+def item_at(session, attempt: Attempt, position) -> AttemptItem:
     item = session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
                                                     AttemptItem.position == position))
     if item is None:
         raise NotFound(_("This attempt has no item %(n)s.", n=position))
+    return item
+
+
+def advance(attempt: Attempt, position: int) -> None:
+    """Sequential exams go forward only: an item before the furthest one reached is locked."""
+    if not attempt.session.blueprint.sequential:
+        return
+    if position < attempt.current_position:
+        raise Conflict(_("This exam moves forward only: an earlier item cannot be changed."),
+                       code="sequential_locked")
+    attempt.current_position = position
+
+
+def save_response(session, now: datetime, attempt_id: int, candidate_id: int, position: int,
+                  response, seq, login_session_id: str | None = None, *, ip: str | None = None,
+                  user_agent: str | None = None) -> AttemptItem:
+    """Append a save if the attempt is open, the deadline (plus grace) not passed, the
+    request comes from the attempt's active device, the item is reachable (sequential
+    navigation) and ``seq`` newer than the item's last save. Otherwise raise, having
+    written nothing (except closing an overdue attempt, which the caller must commit)."""
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < MAX_SEQ:
+        raise Invalid(_("seq must be a positive whole number."), code="invalid_seq")
+    attempt = open_for_write(session, now, attempt_id, candidate_id, login_session_id, ip,
+                             user_agent)
+    item = item_at(session, attempt, position)
+    advance(attempt, position)
     if seq <= item.last_seq:
         raise Conflict(_("A newer answer to this item is already saved."), code="stale_seq",
                        details={"last_seq": item.last_seq})
@@ -162,13 +271,19 @@ def finish(session, now: datetime, attempt: Attempt, *, submitted: bool = False)
     attempt.state = AttemptState.SUBMITTED if in_time else AttemptState.EXPIRED
     session.execute(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
                     .options(selectinload(AttemptItem.version))).all()
-    grade_attempt(attempt, now)
-    if attempt.passed:
-        certs.issue(session, now, attempt)
+    if grade_attempt(attempt, now):
+        conclude(session, now, attempt)
     audit.record(session, now, attempt.candidate_id if in_time else None,
                  f"attempt.{attempt.finish_reason}", attempt,
                  {"score": attempt.score, "passed": attempt.passed})
     return attempt
+
+
+def conclude(session, now: datetime, attempt: Attempt) -> None:
+    """A final result: the certificate if passed, the candidate told if released."""
+    if attempt.passed:
+        certs.issue(session, now, attempt)
+    notifications.result_final(session, now, attempt)
 
 
 def submit(session, now: datetime, attempt_id: int, candidate_id: int) -> Attempt:

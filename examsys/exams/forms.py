@@ -1,8 +1,18 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateTimeLocalField, EmailField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 
 class SessionForm(FlaskForm):
@@ -18,6 +28,13 @@ class SessionForm(FlaskForm):
         SelectChoice("immediate", _l("immediately after grading")),
         SelectChoice("after_close", _l("after the window closes")),
         SelectChoice("manual", _l("when an examiner releases them"))])
+    grace_seconds = IntegerField(_l("Late saves accepted for (seconds)"), default=30,
+                                 validators=[InputRequired(), NumberRange(0, 600)])
+    stagger_seconds = IntegerField(_l("Staggered start: spread over (seconds, 0 = off)"),
+                                   default=0, validators=[InputRequired(), NumberRange(0, 600)])
+    allowed_networks = TextAreaField(_l("Exam-centre networks (optional, one range a line, "
+                                        "e.g. 10.1.0.0/16)"),
+                                     validators=[Optional(), Length(max=2000)])
 
 
 class EnrollForm(FlaskForm):
@@ -36,3 +53,31 @@ class ActionForm(FlaskForm):
 
 class StartForm(FlaskForm):
     access_code = StringField(_l("Access code"), validators=[Optional(), Length(max=64)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class AppealForm(FlaskForm):
+    reason = TextAreaField(_l("Why do you appeal?"), validators=[DataRequired(),
+                                                                 Length(max=4000)])
+
+
+class AccommodationForm(FlaskForm):
+    extra_minutes = IntegerField(_l("Extra minutes"), default=0,
+                                 validators=[InputRequired(), NumberRange(0, 24 * 60)])
+    time_multiplier = DecimalField(_l("Time multiplier"), default=1, places=2,
+                                   validators=[InputRequired(), NumberRange(1, 4)])
+    opens_at = DateTimeLocalField(_l("Own window opens (UTC, optional)"),
+                                  format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    closes_at = DateTimeLocalField(_l("Own window closes (UTC, optional)"),
+                                   format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+
+class RegradeForm(FlaskForm):
+    question_version_id = IntegerField(_l("Question version (id) drawn in the attempts"),
+                                       validators=[InputRequired()])
+    key_version_id = IntegerField(_l("Version (id) with the corrected key"),
+                                  validators=[InputRequired()])
+    fingerprint = HiddenField()

@@ -13,11 +13,9 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from examsys.certs import services as certs
 from examsys.core import audit
 from examsys.core.errors import Conflict, Invalid, NotFound
-from examsys.exams import notifications
-from examsys.exams.delivery import lock_attempt
+from examsys.exams.delivery import conclude, lock_attempt
 from examsys.exams.models import Attempt, AttemptItem, AttemptState, Mark, MarkRole
 from examsys.exams.scoring import DONE, PENDING, RECONCILE, rubric_max, set_fraction, tally
 
@@ -126,9 +124,7 @@ def settle(session, now: datetime, attempt: Attempt) -> bool:
                     .options(selectinload(AttemptItem.key_version))).all()
     final = tally(attempt, now)
     if final:
-        if attempt.passed:
-            certs.issue(session, now, attempt)
-        notifications.result_final(session, now, attempt)
+        conclude(session, now, attempt)
         audit.record(session, now, None, "attempt.graded", attempt,
                      {"score": attempt.score, "passed": attempt.passed})
     return final

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from examsys.accounts.models import Role, User
 from examsys.accounts.services import create_user, normalise_email
 from examsys.core import audit
 from examsys.core.errors import Conflict, Invalid, NotFound
+from examsys.exams import notifications
 from examsys.exams.models import Certification, Enrollment, ExamSession, ReleasePolicy
 
 MAX_ENROLL_ROWS = 5000
@@ -19,7 +21,8 @@ MAX_ENROLL_ROWS = 5000
 
 def create_session(session, now: datetime, *, certification_code: str, opens_at: datetime,
                    closes_at: datetime, access_code: str | None, release: str,
-                   title: str | None, actor_id: int) -> ExamSession:
+                   title: str | None, actor_id: int, grace_seconds=30, stagger_seconds=0,
+                   allowed_networks=None) -> ExamSession:
     """Schedule a session of a certification's current blueprint."""
     cert = session.scalar(select(Certification).where(Certification.code == certification_code))
     if cert is None or cert.current_blueprint_id is None:
@@ -36,15 +39,49 @@ def create_session(session, now: datetime, *, certification_code: str, opens_at:
     if code is not None and not (4 <= len(code) <= 32 and code.isalnum()):
         raise Invalid(_("The access code must be 4 to 32 letters or digits."),
                       code="invalid_access_code")
+    grace_seconds, stagger_seconds, networks = check_delivery_options(
+        grace_seconds, stagger_seconds, allowed_networks)
     es = ExamSession(certification_id=cert.id, blueprint_id=cert.current_blueprint_id,
                      title=(title or "").strip() or cert.name_en, opens_at=opens_at,
                      closes_at=closes_at, access_code=code, release=release,
-                     created_by_id=actor_id, created_at=now)
+                     grace_seconds=grace_seconds, stagger_seconds=stagger_seconds,
+                     allowed_networks=networks, created_by_id=actor_id, created_at=now)
     session.add(es)
     audit.record(session, now, actor_id, "session.create", es,
                  {"certification": cert.code, "opens_at": opens_at.isoformat(),
                   "closes_at": closes_at.isoformat()})
     return es
+
+
+MAX_GRACE_SECONDS = 600
+MAX_STAGGER_SECONDS = 600
+
+
+def parse_networks(raw) -> list[str] | None:
+    """CIDR ranges from a list or a text of ranges separated by commas or lines."""
+    if raw is None or raw == "" or raw == []:
+        return None
+    parts = raw.replace(",", "\n").split() if isinstance(raw, str) else raw
+    if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+        raise Invalid(_("allowed_networks must be a list of address ranges such as "
+                        "10.1.0.0/16."), code="invalid_networks")
+    out = []
+    for part in parts:
+        try:
+            out.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            raise Invalid(_("%(value)s is not an address range such as 10.1.0.0/16.",
+                            value=part), code="invalid_networks") from None
+    return out or None
+
+
+def check_delivery_options(grace_seconds, stagger_seconds, allowed_networks):
+    for value, name, top in ((grace_seconds, "grace_seconds", MAX_GRACE_SECONDS),
+                             (stagger_seconds, "stagger_seconds", MAX_STAGGER_SECONDS)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise Invalid(_("%(field)s must be a whole number of seconds from 0 to %(n)d.",
+                            field=name, n=top), code="invalid_" + name)
+    return grace_seconds, stagger_seconds, parse_networks(allowed_networks)
 
 
 def release_results(session, now: datetime, es: ExamSession, actor_id: int) -> None:
@@ -53,6 +90,7 @@ def release_results(session, now: datetime, es: ExamSession, actor_id: int) -> N
     if es.released_at is None:
         es.released_at = now
         audit.record(session, now, actor_id, "session.release", es)
+        notifications.release_session(session, now, es.id)
 
 
 @dataclass

@@ -45,7 +45,10 @@ def new_session():
                 db.session, utcnow(), certification_code=form.certification.data,
                 opens_at=as_utc(form.opens_at.data), closes_at=as_utc(form.closes_at.data),
                 access_code=form.access_code.data, release=form.release.data,
-                title=form.title.data, actor_id=current_user.id)
+                title=form.title.data, actor_id=current_user.id,
+                grace_seconds=form.grace_seconds.data,
+                stagger_seconds=form.stagger_seconds.data,
+                allowed_networks=form.allowed_networks.data)
             db.session.commit()
         except DomainError as err:
             db.session.rollback()
@@ -153,3 +156,6 @@ def attempt(attempt_id):
     cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == att.id))
     data = presenters.for_examiner(att, utcnow(), g.lang, cert)
     return render_template("staff/attempt.html", attempt=att, data=data, certificate=cert)
+
+
+from examsys.exams import staff_marking_views as _marking_views  # noqa: E402, F401  (routes)

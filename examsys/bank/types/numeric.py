@@ -45,10 +45,10 @@ class Numeric(QuestionType):
                 response = float(response.strip())
             except ValueError:
                 raise ResponseError(_("a numeric answer is a number")) from None
-        number = number(response)
-        if number is None:
+        value = number(response)
+        if value is None:
             raise ResponseError(_("a numeric answer is a finite number"))
-        return number
+        return value
 
     def allowed_error(self, payload) -> float:
         (kind, amount), = payload["tolerance"].items()

@@ -1,0 +1,196 @@
+"""The load generator: an asyncio HTTP client (aiohttp) playing candidates and employers.
+
+Two ways to apply load, and the latency each one means:
+
+- closed loop (``saturate``): C workers send back-to-back requests for a fixed time. The
+  throughput is the server's capacity for that operation; ceilings and hot paths are
+  measured this way, at the same concurrency, so that their ratio compares like with like.
+- open loop (``paced``): every candidate acts on its own clock (an autosave every few
+  seconds). A request's latency runs from the moment it was due, not from when a
+  connection became free, so a server that falls behind shows it (no coordinated
+  omission).
+"""
+
+import asyncio
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+
+COOKIE = "examsys_session"
+
+
+@dataclass
+class Sample:
+    op: str
+    at: float  # seconds since the run started, when the request was due
+    latency: float  # seconds
+    status: int  # HTTP status, 0 for a transport error
+
+
+@dataclass
+class Candidate:
+    email: str
+    cookie: str = ""
+    csrf: str = ""
+    attempt_id: int | None = None
+    items: list[dict] = field(default_factory=list)
+    seq: int = 0
+    # Every save the server acknowledged: (position, seq), checked against the database.
+    acked_all: list[tuple[int, int]] = field(default_factory=list)
+
+    def headers(self) -> dict:
+        return {"Cookie": f"{COOKIE}={self.cookie}", "X-CSRFToken": self.csrf}
+
+
+class Recorder:
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.samples: list[Sample] = []
+
+    def now(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def add(self, op: str, due: float, status: int) -> None:
+        self.samples.append(Sample(op, due, self.now() - due, status))
+
+
+class Client:
+    """One shared connection pool; each simulated user sends its own cookie."""
+
+    def __init__(self, base: str, recorder: Recorder, connections: int):
+        self.base = base
+        self.rec = recorder
+        connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+        self.http = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=60))
+
+    async def close(self):
+        await self.http.close()
+
+    async def call(self, op: str, method: str, path: str, due: float | None = None,
+                   **kw) -> tuple[int, dict | None, aiohttp.typedefs.LooseHeaders | None]:
+        due = self.rec.now() if due is None else due
+        try:
+            async with self.http.request(method, self.base + path, **kw) as resp:
+                body = await resp.json(content_type=None) if resp.content_length != 0 else None
+                status, headers = resp.status, resp.headers
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            status, body, headers = 0, None, None
+        self.rec.add(op, due, status)
+        return status, body, headers
+
+    # -- the candidate's and the employer's requests ------------------------------------
+
+    async def login(self, cand: Candidate, password: str, op: str) -> bool:
+        status, body, headers = await self.call(op, "POST", "/api/v1/auth/login",
+                                                json={"email": cand.email, "password": password})
+        if status != 200:
+            return False
+        morsel = next((c for c in headers.getall("Set-Cookie", [])
+                       if c.startswith(COOKIE + "=")), None)
+        cand.cookie = morsel.split(";", 1)[0].split("=", 1)[1] if morsel else ""
+        cand.csrf = body["csrf_token"]
+        return True
+
+    async def start(self, cand: Candidate, session_id: int, op: str = "start") -> bool:
+        status, body, _h = await self.call(
+            op, "POST", f"/api/v1/exam-sessions/{session_id}/attempts", headers=cand.headers(),
+            json={})
+        if status not in (200, 201):
+            return False
+        cand.attempt_id = body["attempt_id"]
+        cand.items = [{"position": i["position"], "type": i["type"],
+                       "options": [o["id"] for o in i.get("options", [])]}
+                      for i in body["items"]]
+        cand.seq = body["last_seq"]
+        return True
+
+    async def save(self, cand: Candidate, op: str = "autosave", due: float | None = None) -> int:
+        item = random.choice(cand.items)
+        response = _answer(item)
+        cand.seq += 1
+        seq = cand.seq
+        status, _b, _h = await self.call(
+            op, "PUT", f"/api/v1/attempts/{cand.attempt_id}/items/{item['position']}", due=due,
+            headers=cand.headers(), json={"response": response, "seq": seq})
+        if status == 200:
+            cand.acked_all.append((item["position"], seq))
+        return status
+
+    async def submit(self, cand: Candidate, op: str = "submit") -> int:
+        status, _b, _h = await self.call(op, "POST", f"/api/v1/attempts/{cand.attempt_id}/submit",
+                                         headers=cand.headers())
+        return status
+
+    async def verify(self, token: str, op: str = "verify", due: float | None = None) -> int:
+        status, _b, _h = await self.call(op, "GET", "/api/v1/certificates/verify", due=due,
+                                         params={"token": token})
+        return status
+
+
+def _answer(item: dict):
+    if item["type"] == "single_choice":
+        return random.choice(item["options"])
+    if item["type"] == "multiple_choice":
+        return sorted(random.sample(item["options"], 2))
+    if item["type"] == "true_false":
+        return random.random() < 0.5
+    return round(random.uniform(0, 100), 1)
+
+
+# -- shapes of load ---------------------------------------------------------------------
+
+async def each(jobs, concurrency: int, action) -> None:
+    """Run ``action(job)`` for every job, at most ``concurrency`` at a time (a storm)."""
+    queue = iter(jobs)
+
+    async def worker():
+        for job in queue:
+            await action(job)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def saturate(seconds: float, concurrency: int, action, actors=None) -> None:
+    """Closed loop: ``concurrency`` workers call ``action(x)`` back to back for ``seconds``.
+
+    With ``actors`` each worker cycles through its own share of them (so no actor ever has
+    two requests in flight: a candidate's saves stay in order); else ``x`` counts up.
+    """
+    end = time.perf_counter() + seconds
+
+    async def worker(mine):
+        for x in mine:
+            if time.perf_counter() >= end:
+                return
+            await action(x)
+
+    if actors is None:
+        counter = itertools.count()
+        shares = [counter] * concurrency
+    else:
+        shares = [itertools.cycle(actors[w::concurrency]) for w in range(concurrency)
+                  if actors[w::concurrency]]
+    await asyncio.gather(*(worker(share) for share in shares))
+
+
+async def paced(rec: Recorder, seconds: float, actors, interval: float, action) -> None:
+    """Open loop: each actor calls ``action(actor, due)`` every ``interval`` seconds, with
+    its first call at a random offset so that the load is spread, not synchronised."""
+    start = rec.now()
+    end = start + seconds
+
+    async def run(actor):
+        due = start + random.uniform(0, interval)
+        while due < end:
+            delay = due - rec.now()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await action(actor, due)
+            due += interval * random.uniform(0.8, 1.2)
+
+    await asyncio.gather(*(run(a) for a in actors))

@@ -1,0 +1,120 @@
+"""Turning samples into figures: per-operation statistics, goals, a table and a plot."""
+
+from collections import defaultdict
+
+from benchmarks.load import Sample
+
+# Which ceiling each operation is compared with (same database, same server, same run).
+CEILING_OF = {
+    "bare": "bare", "read": "read", "insert": "insert",
+    "autosave_max": "insert", "autosave": "insert",
+    "verify_max": "read", "verify": "read",
+}
+OK = {200, 201}
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def summarise(samples: list[Sample]) -> dict[str, dict]:
+    """Throughput over the operation's own span, latency percentiles (ms), errors."""
+    by_op: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        by_op[s.op].append(s)
+    out = {}
+    for op, rows in by_op.items():
+        first = min(r.at for r in rows)
+        last = max(r.at + r.latency for r in rows)
+        latencies = sorted(r.latency * 1000 for r in rows)
+        errors = sum(r.status not in OK for r in rows)
+        statuses: dict[str, int] = defaultdict(int)
+        for r in rows:
+            statuses[str(r.status)] += 1
+        out[op] = {"count": len(rows), "errors": errors, "statuses": dict(statuses),
+                   "seconds": round(last - first, 3),
+                   "throughput": round(len(rows) / (last - first), 1) if last > first else 0.0,
+                   "p50_ms": round(percentile(latencies, 50), 2),
+                   "p95_ms": round(percentile(latencies, 95), 2),
+                   "p99_ms": round(percentile(latencies, 99), 2),
+                   "max_ms": round(latencies[-1], 2)}
+    for op, stats in out.items():
+        ceiling = out.get(CEILING_OF.get(op, ""))
+        stats["ceiling"] = CEILING_OF.get(op)
+        stats["ratio"] = (round(stats["throughput"] / ceiling["throughput"], 3)
+                          if ceiling and ceiling["throughput"] and op != CEILING_OF[op] else None)
+    return out
+
+
+def goals(ops: dict[str, dict], saves: dict, candidates: int) -> list[dict]:
+    """The issue's goals, each with the measured value and whether it is met."""
+    def get(op, key):
+        return ops.get(op, {}).get(key)
+
+    rows = [
+        ("autosave throughput / durable-insert ceiling (closed loop)", get("autosave_max", "ratio"),
+         ">= 0.70", lambda v: v >= 0.70),
+        (f"autosave p99 at {candidates} candidates, exam-day pace (ms)", get("autosave", "p99_ms"),
+         "< 100", lambda v: v < 100),
+        ("autosave errors, exam-day pace", get("autosave", "errors"), "== 0", lambda v: v == 0),
+        ("acknowledged saves missing from the database", saves.get("missing"), "== 0",
+         lambda v: v == 0),
+        ("verification throughput / single-row-read ceiling (closed loop)",
+         get("verify_max", "ratio"), ">= 0.70", lambda v: v >= 0.70),
+        ("exam start p50, unloaded, 100 of 5,000 items (ms)", get("start_serial", "p50_ms"),
+         "< 50", lambda v: v < 50),
+        ("submit-and-score p50, unloaded, 100 items (ms)", get("submit_serial", "p50_ms"),
+         "< 50", lambda v: v < 50),
+    ]
+    return [{"goal": name, "value": value, "target": target,
+             "met": None if value is None else bool(test(value))}
+            for name, value, target, test in rows]
+
+
+def table(backend: str, ops: dict[str, dict], order: list[str]) -> str:
+    head = (f"{'operation':<14}{'count':>7}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+            f"{'p99 ms':>9}{'errors':>8}  vs ceiling")
+    lines = [f"== {backend} ==", head, "-" * len(head)]
+    for op in [o for o in order if o in ops] + sorted(set(ops) - set(order)):
+        s = ops[op]
+        ratio = f"{s['ratio']:.0%} of {s['ceiling']}" if s["ratio"] is not None else ""
+        lines.append(f"{op:<14}{s['count']:>7}{s['throughput']:>9.1f}{s['p50_ms']:>9.1f}"
+                     f"{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}{s['errors']:>8}  {ratio}")
+    return "\n".join(lines)
+
+
+def goal_lines(rows: list[dict]) -> str:
+    marks = {True: "MET ", False: "MISS", None: "n/a "}
+    return "\n".join(f"  [{marks[r['met']]}] {r['goal']}: {r['value']} (goal {r['target']})"
+                     for r in rows)
+
+
+def plot(path, runs: dict[str, list[Sample]], order: list[str]) -> None:
+    """Latency over time, one panel per backend, one colour per operation (log scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(runs), 1, figsize=(11, 3.6 * len(runs)), squeeze=False)
+    colours = plt.get_cmap("tab20")
+    for ax, (backend, samples) in zip(axes[:, 0], runs.items(), strict=True):
+        ops = [o for o in order if any(s.op == o for s in samples)]
+        for i, op in enumerate(ops):
+            rows = [s for s in samples if s.op == op]
+            step = max(1, len(rows) // 4000)  # keep the file small
+            rows = rows[::step]
+            ax.scatter([s.at for s in rows], [max(s.latency * 1000, 0.1) for s in rows],
+                       s=2, color=colours(i % 20), label=op, alpha=0.6, linewidths=0)
+        ax.set_yscale("log")
+        ax.set_title(f"{backend}: latency of every request over the run")
+        ax.set_xlabel("seconds since start")
+        ax.set_ylabel("latency (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(markerscale=4, fontsize=7, ncol=4, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,164 @@
+"""Integrity of an attempt: one active device, a log of what the browser and network did,
+invalidation by an examiner, and accommodations that move a running attempt's deadline."""
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from examsys.core import audit
+from examsys.core.errors import Conflict, Invalid, NotFound
+from examsys.exams import notifications
+from examsys.exams.models import Attempt, AttemptEvent, AttemptState, Enrollment
+
+# What the exam page may report about itself (anything else is refused).
+CLIENT_EVENTS = frozenset({"focus_lost", "focus_returned", "hidden", "visible", "offline",
+                           "online", "fullscreen_exit"})
+MAX_EXTRA_MINUTES = 24 * 60
+MAX_MULTIPLIER = 4.0
+
+
+def log_event(session, now: datetime, attempt: Attempt, kind: str, *,
+              login_session_id: str | None = None, ip: str | None = None,
+              user_agent: str | None = None, data: dict | None = None) -> None:
+    session.add(AttemptEvent(attempt_id=attempt.id, at=now, kind=kind, ip=ip,
+                             user_agent=(user_agent or "")[:300] or None,
+                             login_session_id=login_session_id, data=data))
+
+
+def claim_device(session, now: datetime, attempt: Attempt, login_session_id: str | None,
+                 ip: str | None = None, user_agent: str | None = None) -> bool:
+    """Make this login session the attempt's one active device (a locked, open attempt).
+
+    A different session taking over is logged; the one it replaced is refused from then on
+    (``superseded_device``) and its page says so. Returns True on a take-over.
+    """
+    track_client(session, now, attempt, login_session_id, ip, user_agent)
+    if login_session_id is None or attempt.device_session_id == login_session_id:
+        return False
+    previous = attempt.device_session_id
+    attempt.device_session_id = login_session_id
+    if previous is None:
+        return False
+    log_event(session, now, attempt, "device_takeover", login_session_id=login_session_id,
+              ip=ip, user_agent=user_agent, data={"previous": previous[:8]})
+    audit.record(session, now, attempt.candidate_id, "attempt.device_takeover", attempt,
+                 {"ip": ip})
+    return True
+
+
+def check_device(attempt: Attempt, login_session_id: str | None) -> None:
+    if (login_session_id is not None and attempt.device_session_id is not None
+            and attempt.device_session_id != login_session_id):
+        raise Conflict(_("This exam was opened on another device or browser; answers are "
+                         "saved there now. Reload this page to continue here."),
+                       code="superseded_device")
+
+
+def track_client(session, now: datetime, attempt: Attempt, login_session_id: str | None,
+                 ip: str | None, user_agent: str | None) -> None:
+    """Log a change of the attempt's address or browser (only changes: saves stay cheap)."""
+    user_agent = (user_agent or "")[:300] or None
+    if ip and attempt.last_ip and ip != attempt.last_ip:
+        log_event(session, now, attempt, "ip_change", login_session_id=login_session_id,
+                  ip=ip, user_agent=user_agent, data={"from": attempt.last_ip})
+    if user_agent and attempt.last_user_agent and user_agent != attempt.last_user_agent:
+        log_event(session, now, attempt, "user_agent_change",
+                  login_session_id=login_session_id, ip=ip, user_agent=user_agent,
+                  data={"from": attempt.last_user_agent})
+    attempt.last_ip = ip or attempt.last_ip
+    attempt.last_user_agent = user_agent or attempt.last_user_agent
+
+
+def client_event(session, now: datetime, attempt: Attempt, kind, login_session_id, ip,
+                 user_agent, detail=None) -> None:
+    """Record what the exam page reports (focus loss, tab hidden) for a locked attempt."""
+    if kind not in CLIENT_EVENTS:
+        raise Invalid(_("Unknown event."), code="invalid_event")
+    data = {"detail": detail[:200]} if isinstance(detail, str) and detail else None
+    log_event(session, now, attempt, kind, login_session_id=login_session_id, ip=ip,
+              user_agent=user_agent, data=data)
+
+
+def events_of(session, attempt_ids: list[int]) -> dict[int, list[AttemptEvent]]:
+    out: dict[int, list[AttemptEvent]] = {i: [] for i in attempt_ids}
+    if attempt_ids:
+        for event in session.scalars(select(AttemptEvent).where(
+                AttemptEvent.attempt_id.in_(attempt_ids)).order_by(AttemptEvent.id)):
+            out[event.attempt_id].append(event)
+    return out
+
+
+def invalidate(session, now: datetime, attempt: Attempt, actor_id: int, reason: str) -> Attempt:
+    """Invalidate a (locked) attempt with a reason: it counts for nothing, its certificate
+    is revoked with the same reason, the candidate is told and the audit log records it."""
+    from examsys.certs import services as certs  # local: certs imports exams
+    from examsys.certs.models import Certificate
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("Give a reason for invalidating the attempt."), code="invalid_reason")
+    if len(reason) > 500:
+        raise Invalid(_("The reason is longer than 500 characters."), code="invalid_reason")
+    if attempt.state == AttemptState.INVALIDATED:
+        raise Conflict(_("This attempt is already invalidated."), code="already_invalidated")
+    if attempt.finished_at is None:
+        attempt.finished_at, attempt.finish_reason = now, "invalidated"
+    attempt.state = AttemptState.INVALIDATED
+    attempt.passed = None
+    attempt.invalidated_at, attempt.invalidation_reason = now, reason
+    cert = session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
+    if cert is not None and cert.revoked_at is None:
+        certs.revoke(session, now, cert.serial, reason, actor_id)
+    log_event(session, now, attempt, "invalidated", data={"reason": reason})
+    audit.record(session, now, actor_id, "attempt.invalidate", attempt, {"reason": reason})
+    notifications.notify(session, now, attempt.candidate_id, "attempt_invalidated",
+                         {"title": attempt.session.title, "reason": reason,
+                          "attempt_id": attempt.id})
+    return attempt
+
+
+def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int, *,
+                      extra_minutes: int = 0, time_multiplier: float = 1.0,
+                      opens_at: datetime | None = None,
+                      closes_at: datetime | None = None) -> Enrollment:
+    """Set a candidate's extra time and own window; a running attempt's deadline moves now."""
+    from examsys.exams.delivery import compute_deadline, lock_attempt
+
+    enrollment = session.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        raise NotFound(_("No such enrollment."))
+    problems = []
+    if isinstance(extra_minutes, bool) or not isinstance(extra_minutes, int) \
+            or not 0 <= extra_minutes <= MAX_EXTRA_MINUTES:
+        problems.append(_("Extra minutes must be a whole number from 0 to %(n)d.",
+                          n=MAX_EXTRA_MINUTES))
+    if isinstance(time_multiplier, bool) or not isinstance(time_multiplier, int | float) \
+            or not 1.0 <= time_multiplier <= MAX_MULTIPLIER:
+        problems.append(_("The time multiplier must be from 1 to %(n)s.", n=MAX_MULTIPLIER))
+    if (opens_at is None) != (closes_at is None):
+        problems.append(_("Give both ends of the candidate's own window, or neither."))
+    elif opens_at is not None and closes_at <= opens_at:
+        problems.append(_("The window must close after it opens."))
+    if problems:
+        raise Invalid(_("The accommodation was not changed."), code="invalid_accommodation",
+                      details=problems)
+    before = {"extra_minutes": enrollment.extra_minutes,
+              "time_multiplier": enrollment.time_multiplier}
+    enrollment.extra_minutes, enrollment.time_multiplier = extra_minutes, float(time_multiplier)
+    enrollment.opens_at_override, enrollment.closes_at_override = opens_at, closes_at
+    data = {"before": before, "extra_minutes": extra_minutes,
+            "time_multiplier": float(time_multiplier),
+            "opens_at": opens_at.isoformat() if opens_at else None,
+            "closes_at": closes_at.isoformat() if closes_at else None}
+    running = session.scalar(select(Attempt.id).where(
+        Attempt.enrollment_id == enrollment.id, Attempt.state == AttemptState.IN_PROGRESS))
+    if running is not None:
+        attempt = lock_attempt(session, running)
+        old = attempt.deadline
+        attempt.deadline = compute_deadline(enrollment.session, enrollment, attempt.started_at)
+        data["deadline"] = {"attempt": attempt.id, "from": old.isoformat(),
+                            "to": attempt.deadline.isoformat()}
+        log_event(session, now, attempt, "deadline_moved", data=data["deadline"])
+    audit.record(session, now, actor_id, "enrollment.accommodation", enrollment, data)
+    return enrollment
