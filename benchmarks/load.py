@@ -178,19 +178,29 @@ async def saturate(seconds: float, concurrency: int, action, actors=None) -> Non
     await asyncio.gather(*(worker(share) for share in shares))
 
 
-async def paced(rec: Recorder, seconds: float, actors, interval: float, action) -> None:
+async def paced(rec: Recorder, seconds: float, actors, interval: float, action) -> int:
     """Open loop: each actor calls ``action(actor, due)`` every ``interval`` seconds, with
-    its first call at a random offset so that the load is spread, not synchronised."""
+    its first call at a random offset so that the load is spread, not synchronised.
+
+    Nothing is sent after ``seconds``: returns how many calls fell due and were not sent
+    because the server was behind (0 when it kept up).
+    """
     start = rec.now()
     end = start + seconds
+    behind = 0
 
     async def run(actor):
+        nonlocal behind
         due = start + random.uniform(0, interval)
         while due < end:
             delay = due - rec.now()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await action(actor, due)
+            if rec.now() >= end:
+                behind += 1
+            else:
+                await action(actor, due)
             due += interval * random.uniform(0.8, 1.2)
 
     await asyncio.gather(*(run(a) for a in actors))
+    return behind

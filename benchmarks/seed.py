@@ -7,14 +7,16 @@ importer writes question by question, which takes minutes for 5,000 items and is
 what the benchmark measures).
 """
 
+import functools
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
-from examsys.accounts.models import Role, User
+from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank import importer
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Topic
 from examsys.certs.models import Certificate
@@ -88,9 +90,7 @@ def bank_yaml(questions: int = 5000, forms: dict[str, int] | None = None) -> str
 def load_bank(session, now: datetime, questions: int = 5000,
               forms: dict[str, int] | None = None) -> int:
     """Validate the generated bank with the real parser, then bulk-insert it."""
-    doc, problems = importer.read_upload("bench.yaml", bank_yaml(questions, forms).encode())
-    if problems:
-        raise RuntimeError(f"generated bank is invalid: {problems[:3]}")
+    doc = _parsed_bank(questions, tuple((forms or {BENCH_CERT: 100}).items()))
     topics_only = importer.BankDocument(topics=doc.topics)
     importer.apply(session, now, topics_only, None)
     topic_ids = dict(session.execute(select(Topic.path, Topic.id)).all())
@@ -121,6 +121,16 @@ def load_bank(session, now: datetime, questions: int = 5000,
     return len(doc.questions)
 
 
+@functools.cache
+def _parsed_bank(questions: int, forms: tuple[tuple[str, int], ...]) -> importer.BankDocument:
+    # Parsing 5,000 questions of YAML takes seconds: once per run, for every backend.
+    doc, problems = importer.read_upload("bench.yaml",
+                                         bank_yaml(questions, dict(forms)).encode())
+    if problems:
+        raise RuntimeError(f"generated bank is invalid: {problems[:3]}")
+    return doc
+
+
 @dataclass
 class World:
     session_id: int
@@ -128,6 +138,9 @@ class World:
     slow_logins: int
     verify_tokens: list[str]
     max_user_id: int
+    # (session cookie, CSRF token) of every candidate after the first ``slow_logins``:
+    # logged in before the clock starts (see ``log_in``).
+    logins: list[tuple[str, str]]
 
 
 def populate(session, now: datetime, candidates: int = 1000, slow_logins: int = 16,
@@ -180,7 +193,33 @@ def populate(session, now: datetime, candidates: int = 1000, slow_logins: int = 
         for i, (e, s) in enumerate(zip(alumni, serials, strict=True))])
     session.commit()
     tokens = [token_for(Certificate(serial=s)) for s in serials]
-    return World(es.id, emails, slow_logins, tokens, max(ids.values()))
+    logins = log_in(session, now, [ids[e] for e in emails[slow_logins:]])
+    return World(es.id, emails, slow_logins, tokens, max(ids.values()), logins)
+
+
+def log_in(session, now: datetime, user_ids: list[int]) -> list[tuple[str, str]]:
+    """Open a login session for each user, as POST /auth/login does, and return the
+    cookie and CSRF token a browser would hold: what the login storm would have produced,
+    without spending 0.35 s of scrypt per candidate before the timed phases."""
+    from flask import current_app, g
+    from flask import session as cookie_session
+    from flask_wtf.csrf import generate_csrf
+
+    app = current_app._get_current_object()
+    tokens = [secrets.token_urlsafe(32) for _ in user_ids]
+    session.execute(insert(LoginSession), [
+        {"id": t, "user_id": u, "created_at": now, "ip": "127.0.0.1", "user_agent": "bench"}
+        for t, u in zip(tokens, user_ids, strict=True)])
+    session.commit()
+    signer = app.session_interface.get_signing_serializer(app)
+    out = []
+    for token in tokens:
+        with app.test_request_context():
+            g.pop("csrf_token", None)  # generate_csrf caches per app context, not request
+            cookie_session["_user_id"], cookie_session["_fresh"] = token, True
+            csrf = generate_csrf()
+            out.append((signer.dumps(dict(cookie_session)), csrf))
+    return out
 
 
 def _fix_sequences(session, tables) -> None:

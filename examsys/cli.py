@@ -86,13 +86,35 @@ def init_command():
     click.echo("Database ready.")
 
 
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+
+
+def gunicorn_argv(host: str, port: int, workers: int | None) -> list[str]:
+    """The gunicorn command of ``serve --production`` (settings in gunicorn.conf.py)."""
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind",
+            f"{host}:{port}"]
+    return argv + (["--workers", str(workers)] if workers else [])
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--production", is_flag=True,
+              help="Serve with gunicorn and gunicorn.conf.py (workers from the CPU count); "
+                   "migrates but never seeds. See docs/deploy.md.")
+@click.option("--workers", type=int, help="gunicorn workers (--production; default 2×CPUs+1)")
 @with_appcontext
-def serve_command(host, port, threads):
+def serve_command(host, port, threads, production, workers):
     """Prepare the database and serve the app (waitress; never in debug mode)."""
+    if production:
+        # Migrations run once here, before any worker starts (never in a worker).
+        init_database(seed=False)
+        db.session.remove()
+        db.engine.dispose()  # no connection of this process may leak into gunicorn
+        argv = gunicorn_argv(host, port, workers)
+        click.echo(f"examsys (gunicorn) at http://{host}:{port}/: {' '.join(argv[1:])}")
+        os.execv(argv[0], argv)  # noqa: S606 - our own interpreter; replaces this process
     from waitress import serve
 
     init_database()

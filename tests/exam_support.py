@@ -46,6 +46,7 @@ certifications:
         - key: essay
           title: {en: Essay, zh: 论述}
           topics: [essays]
+          types: [essay]
           levels: [engineer]
           count: 1
           points: 10

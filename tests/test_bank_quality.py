@@ -41,11 +41,11 @@ def test_a_calculation_whose_explanation_states_another_result_is_reported(runne
 def test_two_questions_with_the_same_stem_are_reported(runner, tmp_path):
     twin = NUMERIC.replace("CALC-1", "CALC-2").replace("12 V × 2 Ah", "12 V x 2 Ah")
     result = check(runner, tmp_path, NUMERIC % ("24", "24") + twin % ("24", "24"))
-    assert result.exit_code == 1
-    assert "CALC-2.stem.en: same stem as CALC-1" not in result.output  # × and x differ
+    assert result.exit_code == 0, result.output  # × and x are different stems
     triplet = NUMERIC.replace("CALC-1", "CALC-3").replace("12 V × 2 Ah = ? Wh",
                                                           "12 v × 2 ah = ?  WH")
     result = check(runner, tmp_path, NUMERIC % ("24", "24") + triplet % ("24", "24"))
+    assert result.exit_code == 1
     assert "CALC-3.stem.en: same stem as CALC-1" in result.output
 
 

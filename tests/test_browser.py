@@ -162,5 +162,9 @@ def test_submit_shows_the_result(page, live_server):
     log_in_and_start(page, live_server, pytest.candidate_email)
     answer_first_choice(page, 1)
     page.click("#submit-button")
+    # The summary lists what is still unanswered before anything is submitted.
+    page.wait_for_selector("#summary:not([hidden])")
+    assert page.locator("#summary-unanswered li").count() >= 1
+    page.click("#confirm-submit")
     page.wait_for_url("**/result")
     assert page.locator(".result").count() == 1

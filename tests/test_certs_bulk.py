@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from test_certificates
 """Bulk verification: CSV upload on a page and JSON/CSV through the API; every row its own
 line-numbered answer; oversized uploads 413; nothing else changes."""
 
@@ -11,7 +12,7 @@ from examsys.core.audit import AuditEvent
 from examsys.extensions import db
 
 from .conftest import csrf_from
-from .test_certificates import cert as _cert  # noqa: F401 - the fixture
+from .test_certificates import cert  # noqa: F401 - the fixture
 
 
 def upload(client, data: bytes, download=False):

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from test_certificates
 """Offline verification: Open Badges 3.0 credentials signed with Ed25519, checked with an
 independent library (PyJWT, not joserfc which signs), the JWKS and did:web documents, the
 bitstring status lists, and key rotation and removal."""
@@ -10,7 +11,7 @@ from examsys.core.clock import utcnow
 from examsys.extensions import db
 
 from .conftest import Api
-from .test_certificates import cert as _cert  # noqa: F401 - the fixture
+from .test_certificates import cert  # noqa: F401 - the fixture
 
 
 def download(app, user, serial) -> str:

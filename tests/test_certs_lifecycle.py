@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from test_certificates
 """Suspension, revocation, reinstatement, renewal (re-examination and continuing education),
 expiry reminders: each shows on verification at once and appends to an immutable history."""
 
@@ -14,16 +15,16 @@ from examsys.core.errors import Conflict, Invalid
 from examsys.extensions import db
 
 from .conftest import Api
-from .test_certificates import cert as _cert  # noqa: F401 - the fixture
 from .test_certificates import (
+    cert,  # noqa: F401 - the fixture
     certificate_of,
+    clock,  # noqa: F401 - the fixture
     enroll,
     make_session,
     sit,
     verify_json,
     verify_page_by_token,
 )
-from .test_certificates import clock as _clock  # noqa: F401 - the fixture
 
 
 def kinds(c: Certificate) -> list[str]:

@@ -1,4 +1,4 @@
-# ruff: noqa: S603, S607 - tests run fixed local tools (poppler, this interpreter)
+# ruff: noqa: S603, S607, F811 - tests run fixed local tools (poppler, this interpreter)
 """The printable certificate: a PDF whose Chinese text really renders (checked by text
 extraction and by rasterising it), with a QR code; and the HTML page."""
 
@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from .conftest import Api
-from .test_certificates import cert as _cert  # noqa: F401 - the fixture
+from .test_certificates import cert  # noqa: F401 - the fixture
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")
 needs_poppler = pytest.mark.skipif(not POPPLER and not os.environ.get("CI"),

@@ -127,7 +127,7 @@ def test_preview_lists_score_and_pass_changes_and_apply_does_exactly_that(
     assert a.sections[0]["score"] == 2.0 and a.sections[0]["percent"] == 100.0
     # The newly passing candidate gets a certificate; the issued one stays, listed for review.
     certs = {c.attempt_id: c for c in db.session.scalars(select(Certificate))}
-    assert a.id in certs and certs[b.id].revoked_at is None
+    assert a.id in certs and certs[b.id].state == "active"
     changes = db.session.scalars(select(RegradeChange).where(RegradeChange.regrade_id == rg.id))
     assert sorted((c.old_awarded, c.new_awarded) for c in changes) == [(0.0, 1.0), (1.0, 0.0)]
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "regrade.apply"))

@@ -75,11 +75,11 @@ class QuestionForm(FlaskForm):
     options = FieldList(FormField(OptionForm), min_entries=0)
     scoring = SelectField(_l("Scoring"), choices=[
         SelectChoice("", _l("default")), SelectChoice("all_or_nothing", _l("all or nothing")),
-        SelectChoice("partial", _l("partial credit"))], validators=[Optional()])
+        SelectChoice("partial", _l("partial credit"))], default="", validators=[Optional()])
     answer = StringField(_l("Answer"), validators=[Length(max=50)])
     tolerance_kind = SelectField(_l("Tolerance"), choices=[
         SelectChoice("absolute", _l("absolute (± in the unit)")),
-        SelectChoice("relative", _l("relative (fraction, 0.01 = 1 %)"))])
+        SelectChoice("relative", _l("relative (fraction, 0.01 = 1 %)"))], default="absolute")
     tolerance = StringField(_l("Tolerance amount"), validators=[Length(max=30)])
     unit = StringField(_l("Unit"), validators=[Length(max=20)])
     units = StringField(_l("Accepted units (e.g. Ah, mAh — or kcycles=1000; empty: all of "
@@ -146,7 +146,7 @@ def authored(form: QuestionForm) -> LineDict:
         raw["options"] = _lines(
             {"id": o.id.data, "text": _texts(o.text_en.data, o.text_zh.data),
              **({"correct": o.correct.data} if qtype != "ordering" else {})}
-            for o in form.options)
+            for o in (e.form for e in form.options))
     if "scoring" in fields and form.scoring.data:
         raw["scoring"] = form.scoring.data
     if "answer" in fields:
@@ -175,14 +175,15 @@ def authored(form: QuestionForm) -> LineDict:
         raw["pairs"] = _lines({"id": p.id.data,
                                "prompt": _texts(p.prompt_en.data, p.prompt_zh.data),
                                "match": _texts(p.match_en.data, p.match_zh.data)}
-                              for p in form.pairs)
+                              for p in (e.form for e in form.pairs))
         raw["distractors"] = _lines({"id": d.id.data,
                                      "text": _texts(d.text_en.data, d.text_zh.data)}
-                                    for d in form.distractors)
+                                    for d in (e.form for e in form.distractors))
     if "rubric" in fields:
         raw["rubric"] = _lines({"id": c.id.data,
                                 "criterion": _texts(c.criterion_en.data, c.criterion_zh.data),
-                                "points": _number(c.points.data)} for c in form.rubric)
+                                "points": _number(c.points.data)}
+                               for c in (e.form for e in form.rubric))
         if form.word_limit.data:
             raw["word_limit"] = form.word_limit.data
         model = _texts(form.model_answer_en.data, form.model_answer_zh.data)

@@ -10,11 +10,13 @@ import zlib
 from flask import Blueprint, Response, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from examsys.bank import importer, queries
 from examsys.bank.interchange import service, spreadsheet
 from examsys.bank.interchange.common import MAX_FILE_BYTES, ImportOptions
 from examsys.bank.interchange.forms import ExportForm, InterchangeImportForm
+from examsys.bank.models import LEVELS, Status
 from examsys.bank.types import REGISTRY
 from examsys.core.auth import staff_required
 from examsys.core.clock import utcnow
@@ -27,14 +29,14 @@ MEDIA_TYPES = {"gift": ("text/plain; charset=utf-8", "txt"),
 
 
 def _forms():
-    topics = [("", "—")] + [(t.path, f"{t.path} ({t.name(_lang())})")
-                            for t in queries.topics(db.session)]
+    topics = [SelectChoice(t.path, f"{t.path} ({t.name(_lang())})")
+              for t in queries.topics(db.session)]
     form = InterchangeImportForm()
-    form.topic.choices = topics
-    form.levels.choices = [(code, level_name(code)) for code, _n in form.levels.choices]
-    form.status.choices = [(code, status_name(code)) for code, _n in form.status.choices]
+    form.topic.choices = [SelectChoice("", "—"), *topics]
+    form.levels.choices = [SelectChoice(code, level_name(code)) for code in LEVELS]
+    form.status.choices = [SelectChoice(s.value, status_name(s.value)) for s in Status]
     export = ExportForm(request.args)
-    export.topic.choices = [("", _("All topics"))] + topics[1:]
+    export.topic.choices = [SelectChoice("", _("All topics")), *topics]
     return form, export
 
 

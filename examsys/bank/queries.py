@@ -27,11 +27,14 @@ def list_questions(session, *, topic: str | None = None, level: str | None = Non
         query = query.where(Question.difficulty == difficulty)
     if tag:
         # Tags live on the version (JSON); matched on the current version's JSON text.
+        # The tag as JSON text: ASCII-escaped as json.dumps wrote it (SQLite keeps that),
+        # or as it reads (PostgreSQL may hand back the characters themselves).
+        tags_text = func.lower(cast(QuestionVersion.tags, Text))
+        needle = tag.strip().lower()
         query = query.where(Question.current_version_id.in_(
             select(QuestionVersion.id).where(
-                # json.dumps as the JSON column wrote it (ASCII-escaped, so 中文 tags too).
-                func.lower(cast(QuestionVersion.tags, Text)).contains(
-                    json.dumps(tag.strip().lower())))))
+                tags_text.contains(json.dumps(needle), autoescape=True)
+                | tags_text.contains(json.dumps(needle, ensure_ascii=False), autoescape=True))))
     if text:
         needle = text.strip().lower()
         query = query.where(Question.search_text.contains(needle)

@@ -137,7 +137,7 @@ def history(question_id):
     new = by_number.get(request.args.get("to", type=int)) or versions[-1]
     old = by_number.get(request.args.get("from", type=int)) or by_number.get(new.number - 1)
     ids = {v.author_id for v in versions if v.author_id}
-    authors = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))) \
+    authors = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) \
         if ids else {}
     return render_template("bank/history.html", question=question, versions=versions,
                            old=old, new=new, changes=diff(old, new), authors=authors,

@@ -23,7 +23,10 @@ class DrawnItem:
 
 
 def _pool(session, section: dict) -> list[int]:
-    """Ids of the current versions of active questions a section may draw, in id order."""
+    """Ids of the current versions of active questions a section may draw, in id order.
+
+    Only the section's question types: human-marked ones only where it names them.
+    """
     topic_match = or_(*[or_(Topic.path == t, Topic.path.startswith(t + "/"))
                         for t in section["topics"]])
     levels = select(QuestionLevel.question_id).where(QuestionLevel.level.in_(section["levels"]))

@@ -1,6 +1,6 @@
 """The candidate's pages: dashboard, the exam room, results."""
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,10 +8,12 @@ from sqlalchemy import select
 from examsys.certs.models import Certificate
 from examsys.core.auth import candidate_required
 from examsys.core.clock import utcnow
+from examsys.core.database import begin_write
 from examsys.core.errors import DomainError
-from examsys.exams import delivery, presenters
-from examsys.exams.forms import ActionForm, StartForm
-from examsys.exams.models import Attempt, Enrollment, ExamSession
+from examsys.exams import appeals, delivery, notifications, presenters
+from examsys.exams.forms import ActionForm, AppealForm, StartForm
+from examsys.exams.integrity import claim_device
+from examsys.exams.models import Appeal, Attempt, Enrollment, ExamSession
 from examsys.extensions import db
 
 bp = Blueprint("candidate", __name__)
@@ -34,7 +36,8 @@ def dashboard():
     certificates = db.session.scalars(select(Certificate).where(
         Certificate.attempt_id.in_(released_ids)).order_by(Certificate.issued_at.desc())
     ).all() if released_ids else []
-    return render_template("candidate/dashboard.html", enrollments=enrollments,
+    unread = notifications.unread_count(db.session, current_user.id)
+    return render_template("candidate/dashboard.html", enrollments=enrollments, unread=unread,
                            by_enrollment=by_enrollment, certificates=certificates, now=now,
                            released_ids=set(released_ids), start_form=StartForm(),
                            is_overdue=delivery.is_overdue)
@@ -48,8 +51,10 @@ def start(session_id):
         flash(_("The form has expired. Please try again."), "error")
         return redirect(url_for("candidate.dashboard"))
     try:
-        attempt, _created = delivery.start_or_resume(db.session, utcnow(), session_id,
-                                                     current_user.id, form.access_code.data)
+        attempt, _created = delivery.start_or_resume(
+            db.session, utcnow(), session_id, current_user.id, form.access_code.data,
+            ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
+            login_session_id=current_user.login_token)
         db.session.commit()
     except DomainError as err:
         db.session.commit()  # keeps an overdue attempt's close, if one happened
@@ -65,6 +70,21 @@ def exam(attempt_id):
     attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
     if not attempt.is_open:
         return redirect(url_for("candidate.result", attempt_id=attempt.id))
+    ip, agent = request.remote_addr, request.headers.get("User-Agent")
+    if (attempt.device_session_id != current_user.login_token or attempt.last_ip != ip
+            or attempt.last_user_agent != (agent or "")[:300]):
+        # Opening the exam page makes this browser the attempt's one active device.
+        begin_write(db.session)
+        try:
+            delivery.check_network(attempt.session, ip)
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+            return redirect(url_for("candidate.dashboard"))
+        claim_device(db.session, now, delivery.lock_attempt(db.session, attempt_id),
+                     current_user.login_token, ip, agent)
+        db.session.commit()
+        attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
     data = presenters.for_candidate(attempt, now, g.lang)
     return render_template("candidate/exam.html", attempt=attempt, data=data,
                            submit_form=ActionForm())
@@ -90,5 +110,38 @@ def result(attempt_id):
     cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id)) \
         if released else None
     data = presenters.for_candidate(attempt, now, g.lang, cert, with_items=False)
+    appeal = db.session.scalar(select(Appeal).where(Appeal.attempt_id == attempt.id)
+                               .order_by(Appeal.id.desc()).limit(1))
     return render_template("candidate/result.html", attempt=attempt, data=data,
-                           certificate=cert)
+                           certificate=cert, appeal=appeal, appeal_form=AppealForm())
+
+
+@bp.route("/attempts/<int:attempt_id>/appeal", methods=["POST"])
+@candidate_required
+def appeal(attempt_id):
+    form = AppealForm()
+    if form.validate_on_submit():
+        try:
+            appeals.file_appeal(db.session, utcnow(), attempt_id, current_user.id,
+                                form.reason.data)
+            db.session.commit()
+            flash(_("Your appeal is filed. An examiner who did not mark your exam will review "
+                    "it."), "success")
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "error")
+    else:
+        flash(_("Say why you appeal."), "error")
+    return redirect(url_for("candidate.result", attempt_id=attempt_id))
+
+
+@bp.route("/notifications")
+@candidate_required
+def notifications_page():
+    notes = notifications.recent(db.session, current_user.id, limit=50)
+    page = render_template("candidate/notifications.html", notes=notes,
+                           message=notifications.message)
+    begin_write(db.session)
+    notifications.mark_read(db.session, utcnow(), current_user.id)
+    db.session.commit()
+    return page

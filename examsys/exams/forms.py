@@ -29,9 +29,9 @@ class SessionForm(FlaskForm):
         SelectChoice("after_close", _l("after the window closes")),
         SelectChoice("manual", _l("when an examiner releases them"))])
     grace_seconds = IntegerField(_l("Late saves accepted for (seconds)"), default=30,
-                                 validators=[InputRequired(), NumberRange(0, 600)])
+                                 validators=[Optional(), NumberRange(0, 600)])
     stagger_seconds = IntegerField(_l("Staggered start: spread over (seconds, 0 = off)"),
-                                   default=0, validators=[InputRequired(), NumberRange(0, 600)])
+                                   default=0, validators=[Optional(), NumberRange(0, 600)])
     allowed_networks = TextAreaField(_l("Exam-centre networks (optional, one range a line, "
                                         "e.g. 10.1.0.0/16)"),
                                      validators=[Optional(), Length(max=2000)])

@@ -23,7 +23,7 @@ def candidate_items(attempt: Attempt, lang: str) -> list[dict]:
         view.update(position=item.position, type=qtype.name, section=item.section,
                     points=item.points,
                     response=qtype.display(item.option_order, item.response),
-                    seq=item.last_seq, saved_at=iso(item.saved_at))
+                    seq=item.last_seq, saved_at=iso(item.saved_at), flagged=item.flagged)
         items.append(view)
     return items
 
@@ -56,6 +56,9 @@ def for_candidate(attempt: Attempt, now: datetime, lang: str,
         "server_time": iso(now),
         "finished_at": iso(attempt.finished_at),
         "last_seq": max((i.last_seq for i in attempt.items), default=0),
+        "sequential": es.blueprint.sequential,
+        "current_position": attempt.current_position,
+        "invalidation_reason": attempt.invalidation_reason,
         "released": results_released(attempt, now),
         "result": None,
     }

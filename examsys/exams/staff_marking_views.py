@@ -175,7 +175,8 @@ def dashboard(session_id):
                            data=results.progress(db.session, es, utcnow()))
 
 
-@bp.route("/sessions/<int:session_id>/results.<any(csv, xlsx):fmt>")
+@bp.route("/sessions/<int:session_id>/results.csv", defaults={"fmt": "csv"})
+@bp.route("/sessions/<int:session_id>/results.xlsx", defaults={"fmt": "xlsx"})
 @staff_required
 def export(session_id, fmt):
     es = db.session.get(ExamSession, session_id) or abort(404)

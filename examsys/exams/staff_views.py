@@ -46,8 +46,8 @@ def new_session():
                 opens_at=as_utc(form.opens_at.data), closes_at=as_utc(form.closes_at.data),
                 access_code=form.access_code.data, release=form.release.data,
                 title=form.title.data, actor_id=current_user.id,
-                grace_seconds=form.grace_seconds.data,
-                stagger_seconds=form.stagger_seconds.data,
+                grace_seconds=30 if form.grace_seconds.data is None else form.grace_seconds.data,
+                stagger_seconds=form.stagger_seconds.data or 0,
                 allowed_networks=form.allowed_networks.data)
             db.session.commit()
         except DomainError as err:

@@ -224,3 +224,18 @@ def choice_markers(q: ExportQuestion) -> list[tuple[str, dict]]:
         else:
             out.append((f"~%{weight_text(fraction)}%", option))
     return out
+
+
+def wildcards(pattern: str | None) -> list[str] | None:
+    """A pattern made from Moodle '*' answers (see short_text) back as those answers; None
+    for any other regular expression, which Moodle cannot express."""
+    if not pattern:
+        return []
+    out = []
+    for alternative in re.split(r"(?<!\\)\|", pattern):
+        parts = alternative.split(".*")
+        plain = [re.sub(r"\\(.)", r"\1", part) for part in parts]
+        if any(re.escape(p) != part for p, part in zip(plain, parts, strict=True)):
+            return None
+        out.append("*".join(plain))
+    return out

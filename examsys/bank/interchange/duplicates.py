@@ -1,8 +1,8 @@
 """Duplicate questions: the same normalised stem (NFKC, case-folded, whitespace collapsed)
 as a question already in the bank or earlier in the same import.
 
-A question with the same key is not a duplicate: importing it again updates that question
-(a new version, or nothing when unchanged).
+A question whose key is already in the bank is not a duplicate: importing it again updates
+that question (a new version, or nothing when unchanged).
 """
 
 from dataclasses import dataclass
@@ -39,12 +39,19 @@ def find(session, doc: BankDocument) -> list[Duplicate]:
     # One query over current versions; the stems of a 2,000-question bank fit in memory.
     rows = session.execute(select(Question.external_key, QuestionVersion.payload).join(
         QuestionVersion, QuestionVersion.id == Question.current_version_id))
+    known: set[str] = set()
     for key, payload in rows:
+        known.add(key)
         for text in (payload.get("stem") or {}).values():
             bank.setdefault(normalise_stem(text), key)
     seen: dict[str, tuple[str, str]] = {}
     found = []
     for q in doc.questions:
+        if q.key in known:
+            # An update of a bank question: any likeness was accepted when it came in.
+            for text in q.payload.get("stem", {}).values():
+                seen.setdefault(normalise_stem(text), (q.key, f"{q.file}:{q.line}"))
+            continue
         for _lang, text in sorted(q.payload.get("stem", {}).items()):
             norm = normalise_stem(text)
             if norm in bank and bank[norm] != q.key:

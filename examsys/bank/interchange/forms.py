@@ -3,7 +3,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+)
 from wtforms.validators import NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -18,9 +25,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def _formats():
-    return [("auto", _l("By the file's extension")), ("gift", "Moodle GIFT"),
-            ("moodle_xml", "Moodle XML"), ("csv", "CSV"), ("xlsx", "Excel (XLSX)"),
-            ("yaml", "examsys YAML")]
+    return [SelectChoice("auto", _l("By the file's extension")),
+            SelectChoice("gift", "Moodle GIFT"), SelectChoice("moodle_xml", "Moodle XML"),
+            SelectChoice("csv", "CSV"), SelectChoice("xlsx", "Excel (XLSX)"),
+            SelectChoice("yaml", "examsys YAML")]
 
 
 class InterchangeImportForm(FlaskForm):
@@ -31,17 +39,18 @@ class InterchangeImportForm(FlaskForm):
     topic = SelectField(_l("Topic for questions without a category"), choices=[],
                         default="")
     levels = MultiCheckboxField(_l("Levels for questions that name none"),
-                                choices=[(lv, lv) for lv in LEVELS])
+                                choices=[SelectChoice(lv) for lv in LEVELS])
     difficulty = IntegerField(_l("Difficulty (1–5) for questions that name none"), default=3,
                               validators=[NumberRange(1, 5)])
     status = SelectField(_l("Status of imported questions"), default=Status.DRAFT.value,
-                         choices=[(s.value, s.value) for s in Status])
+                         choices=[SelectChoice(s.value) for s in Status])
     lang = SelectField(_l("Language of GIFT and Moodle XML texts"), default="auto",
-                       choices=[("auto", _l("Detect (Chinese characters → zh)")),
-                                ("en", "English"), ("zh", "中文")])
+                       choices=[SelectChoice("auto", _l("Detect (Chinese characters → zh)")),
+                                SelectChoice("en", "English"), SelectChoice("zh", "中文")])
     encoding = SelectField(_l("Encoding of GIFT and CSV files"), default="utf-8",
-                           choices=[("utf-8", "UTF-8"), ("gb18030", "GB18030 / GBK"),
-                                    ("utf-16", "UTF-16")])
+                           choices=[SelectChoice("utf-8", "UTF-8"),
+                                    SelectChoice("gb18030", "GB18030 / GBK"),
+                                    SelectChoice("utf-16", "UTF-16")])
     dry_run = BooleanField(_l("Only check, do not import"))
     # The confirmation step carries the checked file back, so app servers keep no state.
     upload = HiddenField(validators=[Optional()])
@@ -54,9 +63,11 @@ class ExportForm(FlaskForm):
     class Meta:
         csrf = False  # a GET download that changes nothing
 
-    format = SelectField(_l("Format"), choices=[("gift", "Moodle GIFT"),
-                                                ("moodle_xml", "Moodle XML")])
-    lang = SelectField(_l("Language"), choices=[("en", "English"), ("zh", "中文")])
+    format = SelectField(_l("Format"), choices=[SelectChoice("gift", "Moodle GIFT"),
+                                                SelectChoice("moodle_xml", "Moodle XML")])
+    lang = SelectField(_l("Language"), choices=[SelectChoice("en", "English"),
+                                                SelectChoice("zh", "中文")])
     topic = SelectField(_l("Topic"), choices=[], default="")
     status = SelectField(_l("Status"), default="",
-                         choices=[("", _l("Any"))] + [(s.value, s.value) for s in Status])
+                         choices=[SelectChoice("", _l("Any"))]
+                         + [SelectChoice(s.value) for s in Status])

@@ -57,18 +57,16 @@ def _text(raw: str, default_format: str = "moodle") -> tuple[str, str]:
 
 
 def _blocks(text: str):
-    """(first line number, lines) of each blank-line separated block."""
-    block, start = [], 0
+    """The (line number, line) pairs of each blank-line separated block."""
+    block = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
-            if not block:
-                start = number
-            block.append(line)
+            block.append((number, line))
         elif block:
-            yield start, block
+            yield block
             block = []
     if block:
-        yield start, block
+        yield block
 
 
 def parse(name: str, data: bytes, options) -> Parsed:
@@ -79,9 +77,11 @@ def parse(name: str, data: bytes, options) -> Parsed:
         out.unreadable = True
         return out
     category: list[str] | None = None
-    for line, lines in _blocks(text):
+    for lines in _blocks(text):
         meta, body = {}, []
-        for raw in lines:
+        # Problems name the question's first line, not the comments above it.
+        line = next((n for n, raw in lines if not raw.strip().startswith("//")), lines[0][0])
+        for number, raw in lines:
             stripped = raw.strip()
             if stripped.startswith(META_PREFIX):
                 try:
@@ -89,7 +89,7 @@ def parse(name: str, data: bytes, options) -> Parsed:
                     if not isinstance(meta, dict):
                         raise ValueError
                 except ValueError:
-                    out.problems.append(Problem(name, line, "examsys", _(
+                    out.problems.append(Problem(name, number, "examsys", _(
                         "the examsys comment is not a JSON object")))
             elif not stripped.startswith("//"):
                 body.append(raw)
@@ -328,8 +328,9 @@ def _write_answers(q, lang: str, notes: list[str]) -> str | None:
         return f"#{answers.number_text(value)}:{answers.number_text(tolerance)}" + \
             general.strip("\n").replace("\t", "")
     if t == "short_text":
-        rows = [f"\t={escape(a)}" for a in p["answers"]]
-        if p.get("pattern"):
+        wild = answers.wildcards(p.get("pattern"))
+        rows = [f"\t={escape(a)}" for a in p["answers"] + (wild or [])]
+        if wild is None:
             notes.append(_("%(key)s: the regular expression is not exported (GIFT has none)",
                            key=q.key))
         return "\n" + "\n".join(rows) + general + ("" if general else "\n")

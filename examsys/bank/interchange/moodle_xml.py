@@ -345,9 +345,10 @@ def _w_numerical(e, q, lang, notes):
 
 def _w_short(e, q, lang, notes):
     _sub(e, "usecase", "0")
-    for text in q.payload["answers"]:
+    wild = answers.wildcards(q.payload.get("pattern"))
+    for text in q.payload["answers"] + (wild or []):
         _answer(e, 1.0, text, html=False)
-    if q.payload.get("pattern"):
+    if wild is None:
         notes.append(_("%(key)s: the regular expression is not exported (Moodle has none)",
                        key=q.key))
 

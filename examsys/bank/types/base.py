@@ -98,6 +98,8 @@ class QuestionType:
     def describe_key(self, payload: dict, lang: str) -> str:
         """The key as an examiner reads it."""
         key = self.key(payload)
+        if self.has_options:  # under the letters of the unshuffled preview
+            key = self.display([o["id"] for o in payload["options"]], key)
         if isinstance(key, bool):
             return _("True") if key else _("False")
         return ", ".join(map(str, key)) if isinstance(key, list) else str(key)

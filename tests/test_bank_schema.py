@@ -1,0 +1,45 @@
+"""The JSON Schema of the bank format agrees with the importer on real files."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).parent.parent
+SCHEMA = json.loads((ROOT / "docs" / "question-format.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def test_schema_is_valid():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "question_bank").rglob("*.yaml")) + [
+    ROOT / "tests" / "data" / "mini_bank.yaml"], ids=lambda p: p.name)
+def test_bundled_files_match_the_schema(path):
+    errors = list(VALIDATOR.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8"))))
+    assert errors == [], [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
+
+
+EXAMPLES = """questions:
+  - {key: S-1, topic: t, type: short_text, levels: [engineer], difficulty: 1,
+     stem: {en: S}, answers: [NMP], pattern: "n-?mp"}
+  - {key: S-2, topic: t, type: ordering, levels: [engineer], difficulty: 1, stem: {en: S},
+     options: [{id: a, text: {en: A}}, {id: b, text: {en: B}}, {id: c, text: {en: C}}]}
+  - {key: S-3, topic: t, type: matching, levels: [engineer], difficulty: 1, stem: {en: S},
+     pairs: [{id: a, prompt: {en: A}, match: {en: B}}, {id: b, prompt: {en: C}, match: {en: D}}]}
+  - {key: S-4, topic: t, type: essay, levels: [engineer], difficulty: 1, stem: {en: S},
+     rubric: [{id: a, criterion: {en: A}, points: 2}], word_limit: 100}
+  - {key: S-5, topic: t, type: numeric_unit, levels: [engineer], difficulty: 1, stem: {en: S},
+     answer: 2.5, unit: Ah, tolerance: {relative: 0.01}, units: {Ah: 1, mAh: 0.001}}
+"""
+
+
+def test_every_new_type_matches_and_stray_fields_do_not():
+    doc = yaml.safe_load(EXAMPLES)
+    assert list(VALIDATOR.iter_errors(doc)) == []
+    doc["questions"][0]["rubric"] = []
+    assert list(VALIDATOR.iter_errors(doc))

@@ -1,0 +1,275 @@
+"""Integrity and accommodations: one device, the integrity log, invalidation, extra time that
+moves a running deadline, retake policy, exam-centre networks, staggered start, exports."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from examsys.accounts.models import Role
+from examsys.core.audit import AuditEvent
+from examsys.core.clock import utcnow
+from examsys.core.errors import Conflict, Forbidden
+from examsys.exams import delivery, integrity, results
+from examsys.exams.models import Attempt, AttemptEvent, AttemptState, Enrollment, Notification
+from examsys.extensions import db
+
+from .conftest import Api, add_user
+from .exam_support import enroll, make_session, sit
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(datetime.now(UTC).replace(microsecond=0), tick=False) as traveller:
+        yield traveller
+
+
+def start(es, user, **client):
+    attempt, _ = delivery.start_or_resume(db.session, utcnow(), es.id, user.id, **client)
+    db.session.commit()
+    return attempt
+
+
+def test_a_second_device_takes_over_and_the_first_gets_superseded_device(app, enrolled,
+                                                                          candidate):
+    attempt = start(enrolled, candidate, login_session_id="first", ip="10.0.0.1",
+                    user_agent="A")
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 1, "first")
+    db.session.commit()
+    start(enrolled, candidate, login_session_id="second", ip="10.0.0.2", user_agent="B")
+    with pytest.raises(Conflict) as err:
+        delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 2,
+                               "first")
+    db.session.rollback()
+    assert err.value.code == "superseded_device"
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 2, "second")
+    db.session.commit()
+    kinds = db.session.scalars(select(AttemptEvent.kind).order_by(AttemptEvent.id)).all()
+    assert kinds == ["ip_change", "user_agent_change", "device_takeover"]
+
+
+def test_superseded_device_answers_409_in_the_api(app, enrolled, candidate):
+    first, second = Api(app.test_client()), Api(app.test_client())
+    first.login(candidate.email)
+    second.login(candidate.email)
+    attempt_id = first.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
+        .get_json()["attempt_id"]
+    second.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={})
+    response = first.put(f"/api/v1/attempts/{attempt_id}/items/1",
+                         json={"response": None, "seq": 1})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "superseded_device"
+    assert first.get(f"/api/v1/attempts/{attempt_id}/clock").get_json()["superseded"] is True
+
+
+def test_focus_loss_is_logged_and_unknown_events_refused(app, enrolled, candidate):
+    api = Api(app.test_client())
+    api.login(candidate.email)
+    attempt_id = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
+        .get_json()["attempt_id"]
+    assert api.post(f"/api/v1/attempts/{attempt_id}/events",
+                    json={"kind": "focus_lost"}).status_code == 200
+    bad = api.post(f"/api/v1/attempts/{attempt_id}/events", json={"kind": "<script>"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_event"
+    assert db.session.scalars(select(AttemptEvent.kind)).all() == ["focus_lost"]
+
+
+def test_invalidation_needs_a_reason_tells_the_candidate_and_is_audited(app, enrolled,
+                                                                        candidate, examiner):
+    attempt = sit(enrolled, candidate)
+    api = Api(app.test_client())
+    api.login(examiner.email)
+    assert api.post(f"/api/v1/attempts/{attempt.id}/invalidate",
+                    json={"reason": " "}).status_code == 422
+    response = api.post(f"/api/v1/attempts/{attempt.id}/invalidate",
+                        json={"reason": "Phone used during the exam"})
+    assert response.status_code == 200 and response.get_json()["state"] == "invalidated"
+    note = db.session.scalar(select(Notification).where(
+        Notification.kind == "attempt_invalidated"))
+    assert note.user_id == candidate.id and note.data["reason"] == "Phone used during the exam"
+    assert "attempt.invalidate" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_extra_time_during_a_running_attempt_moves_its_deadline_at_once(app, enrolled,
+                                                                        candidate, examiner,
+                                                                        clock):
+    attempt = start(enrolled, candidate)
+    old = attempt.deadline
+    enrollment = db.session.scalar(select(Enrollment))
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                extra_minutes=10, time_multiplier=1.5)
+    db.session.commit()
+    db.session.expire_all()
+    # 30 minutes × 1.5 + 10 = 55 minutes from the start.
+    assert db.session.get(Attempt, attempt.id).deadline == old + timedelta(minutes=25)
+    clock.move_to(old + timedelta(minutes=5))
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 1)
+    db.session.commit()
+    assert "enrollment.accommodation" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_accommodation_input_is_checked_with_every_problem(app, enrolled, candidate, examiner):
+    api = Api(app.test_client())
+    api.login(examiner.email)
+    enrollment = db.session.scalar(select(Enrollment))
+    response = api.put(f"/api/v1/enrollments/{enrollment.id}/accommodation",
+                       json={"extra_minutes": -5, "time_multiplier": 9})
+    assert response.status_code == 422
+    assert len(response.get_json()["error"]["details"]) == 2
+
+
+def test_an_own_window_lets_a_candidate_start_outside_the_sessions(app, enrolled, candidate,
+                                                                   examiner, clock):
+    enrollment = db.session.scalar(select(Enrollment))
+    later = enrolled.closes_at + timedelta(days=1)
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                opens_at=later, closes_at=later + timedelta(hours=2))
+    db.session.commit()
+    with pytest.raises(Conflict):
+        start(enrolled, candidate)
+    db.session.rollback()
+    clock.move_to(later + timedelta(minutes=1))
+    assert start(enrolled, candidate).state == AttemptState.IN_PROGRESS
+
+
+def test_retake_policy_counts_attempts_and_cool_down(app, enrolled, candidate, examiner, clock):
+    cert = enrolled.certification
+    cert.max_attempts, cert.retake_cooldown_hours = 2, 24
+    enrollment = db.session.scalar(select(Enrollment))
+    enrollment.attempts_allowed = 5
+    db.session.commit()
+    first = sit(enrolled, candidate)
+    with pytest.raises(Conflict) as err:
+        start(enrolled, candidate)
+    db.session.rollback()
+    assert err.value.code == "cooldown"
+    later = make_session(examiner, opens_in=timedelta(hours=24), closes_in=timedelta(hours=30))
+    enroll(later, candidate)
+    clock.move_to(first.finished_at + timedelta(hours=25))
+    second = start(later, candidate)
+    seen = {i.version.question_id for i in first.items}
+    # The mini bank's safety section has few items: only where the pool allows.
+    fresh = {i.version.question_id for i in second.items} - seen
+    assert fresh
+    delivery.submit(db.session, utcnow(), second.id, candidate.id)
+    db.session.commit()
+    third = make_session(examiner, opens_in=timedelta(hours=-1), closes_in=timedelta(hours=80))
+    enroll(third, candidate)
+    clock.move_to(utcnow() + timedelta(hours=30))
+    with pytest.raises(Conflict) as err:
+        start(third, candidate)
+    assert err.value.code == "no_attempts_left"
+
+
+def test_exam_centre_networks_are_enforced(app, bank, examiner, candidate):
+    es = make_session(examiner)
+    es.allowed_networks = ["10.1.0.0/16"]
+    db.session.commit()
+    enroll(es, candidate)
+    with pytest.raises(Forbidden) as err:
+        start(es, candidate, ip="192.168.1.5")
+    db.session.rollback()
+    assert err.value.code == "outside_network"
+    assert start(es, candidate, ip="10.1.2.3").state == AttemptState.IN_PROGRESS
+
+
+def test_staggered_start_spreads_candidates_by_a_few_seconds(app, bank, examiner, candidate,
+                                                             clock):
+    es = make_session(examiner, opens_in=timedelta(seconds=0))
+    es.stagger_seconds = 60
+    db.session.commit()
+    enroll(es, candidate)
+    offset = delivery.stagger_offset(db.session.scalar(select(Enrollment)))
+    assert timedelta(0) <= offset <= timedelta(seconds=60)
+    if offset:
+        with pytest.raises(Conflict) as err:
+            start(es, candidate)
+        db.session.rollback()
+        assert "starts_at" in err.value.details
+    clock.move_to(es.opens_at + offset)
+    assert start(es, candidate).state == AttemptState.IN_PROGRESS
+
+
+def test_session_delivery_options_are_validated_in_the_api(app, bank, examiner):
+    api = Api(app.test_client())
+    api.login(examiner.email)
+    now = utcnow()
+    body = {"certification": "TEST-CERT", "opens_at": now.isoformat(),
+            "closes_at": (now + timedelta(hours=2)).isoformat()}
+    bad = api.post("/api/v1/exam-sessions", json=dict(body, allowed_networks=["nope"]))
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid_networks"
+    bad = api.post("/api/v1/exam-sessions", json=dict(body, grace_seconds=-1))
+    assert bad.get_json()["error"]["code"] == "invalid_grace_seconds"
+    ok = api.post("/api/v1/exam-sessions", json=dict(body, grace_seconds=90,
+                                                      allowed_networks=["10.0.0.0/8"]))
+    assert ok.status_code == 201
+    assert ok.get_json()["grace_seconds"] == 90
+    assert ok.get_json()["allowed_networks"] == ["10.0.0.0/8"]
+
+
+def test_exports_escape_formula_injection(app, bank, examiner):
+    evil = add_user(Role.CANDIDATE, "evil@example.com", "=HYPERLINK(\"http://x\")")
+    es = make_session(examiner)
+    enroll(es, evil)
+    sit(es, evil)
+    rows = results.result_rows(db.session, es)
+    text = results.to_csv(rows).decode("utf-8-sig")
+    record = list(csv.reader(io.StringIO(text)))[1]
+    assert record[1] == "'=HYPERLINK(\"http://x\")"
+    sheet = load_workbook(io.BytesIO(results.to_xlsx(rows, es.title))).active
+    assert sheet["B2"].value == "'=HYPERLINK(\"http://x\")" and sheet["B2"].data_type == "s"
+    for value in ("+1", "-1", "@x", "\tx", "\rx"):
+        assert results.escape_cell(value) == "'" + value
+    assert results.escape_cell(3.5) == 3.5
+
+
+def test_staff_export_and_dashboard_pages(app, enrolled, candidate, examiner):
+    sit(enrolled, candidate)
+    api = Api(app.test_client())
+    api.login(examiner.email)
+    csv_response = api.get(f"/staff/sessions/{enrolled.id}/results.csv")
+    assert csv_response.status_code == 200 and b"cand@example.com" in csv_response.data
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    assert api.get(f"/staff/sessions/{enrolled.id}/results.xlsx").status_code == 200
+    progress = api.get(f"/api/v1/exam-sessions/{enrolled.id}/progress").get_json()
+    assert progress["counts"] == {"enrolled": 1, "started": 1, "in_progress": 0,
+                                  "finished": 1}
+    assert api.get(f"/staff/sessions/{enrolled.id}/dashboard").status_code == 200
+
+
+def test_manual_release_notifies_candidates_in_the_app(app, bank, examiner, candidate):
+    es = make_session(examiner, release="manual")
+    enroll(es, candidate)
+    sit(es, candidate)
+    assert db.session.scalar(select(Notification)) is None
+    from examsys.exams import scheduling
+
+    scheduling.release_results(db.session, utcnow(), es, examiner.id)
+    db.session.commit()
+    note = db.session.scalar(select(Notification))
+    assert note.kind == "results_released" and note.user_id == candidate.id
+    api = Api(app.test_client())
+    api.login(candidate.email)
+    body = api.get("/api/v1/notifications").get_json()
+    assert body["unread"] == 1 and "available" in body["notifications"][0]["message"]
+
+
+def test_exam_page_has_no_store_and_strict_csp(app, enrolled, candidate):
+    from .conftest import login_page
+
+    client = app.test_client()
+    login_page(client, candidate.email)
+    page = client.get("/dashboard")
+    start_page = client.post(f"/sessions/{enrolled.id}/start",
+                             data={"csrf_token": __import__("tests.conftest", fromlist=["x"])
+                                   .csrf_from(page.get_data(as_text=True))})
+    exam = client.get(start_page.headers["Location"])
+    assert exam.status_code == 200
+    assert exam.headers["Cache-Control"] == "no-store"
+    csp = exam.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "<script>" not in exam.get_data(as_text=True)

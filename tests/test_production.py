@@ -1,0 +1,112 @@
+"""The production setup: gunicorn's configuration, the pool settings, serve --production."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from examsys import cli, config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gunicorn_settings(monkeypatch, **env) -> dict:
+    for name in ("WEB_CONCURRENCY", "EXAMSYS_THREADS", "EXAMSYS_BIND", "EXAMSYS_WSGI_APP"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_sizes_workers_from_the_cpus_it_may_use(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    settings = gunicorn_settings(monkeypatch)
+    assert settings["workers"] == 7
+    assert settings["worker_class"] == "gthread" and settings["threads"] == 4
+    assert settings["preload_app"] is True
+    assert settings["timeout"] == 30 and settings["graceful_timeout"] == 30
+    assert settings["wsgi_app"] == "examsys:create_app()"
+
+
+def test_gunicorn_settings_come_from_the_environment(monkeypatch):
+    settings = gunicorn_settings(monkeypatch, WEB_CONCURRENCY="3", EXAMSYS_THREADS="2",
+                                 EXAMSYS_BIND="0.0.0.0:9000")
+    assert (settings["workers"], settings["threads"], settings["bind"]) == (3, 2, "0.0.0.0:9000")
+
+
+def test_workers_drop_the_masters_database_connections_after_fork(app):
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    disposed = []
+
+    class Server:
+        class app:  # noqa: N801 - gunicorn's attribute names
+            callable = app
+
+    from examsys.extensions import db
+
+    original = type(db.engine).dispose
+    try:
+        type(db.engine).dispose = lambda self, close=True: disposed.append(close)
+        settings["post_fork"](Server, None)
+    finally:
+        type(db.engine).dispose = original
+    assert disposed == [False]  # the parent's sockets are left alone
+
+
+def test_postgresql_gets_a_bounded_pool_from_the_environment(monkeypatch):
+    monkeypatch.setenv("EXAMSYS_DB_POOL_SIZE", "7")
+    monkeypatch.setenv("EXAMSYS_DB_MAX_OVERFLOW", "3")
+    options = config.engine_options("postgresql+psycopg://db/examsys")
+    assert options["pool_size"] == 7 and options["max_overflow"] == 3
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 1800
+    assert options["connect_args"]["application_name"] == "examsys"
+
+
+def test_sqlite_keeps_the_default_pool(monkeypatch):
+    monkeypatch.setenv("EXAMSYS_DB_PRE_PING", "0")
+    assert config.engine_options("sqlite:///x.sqlite3") == {"pool_pre_ping": False}
+
+
+def test_serve_production_migrates_then_hands_over_to_gunicorn(runner, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "init_database", lambda seed=True: calls.append(("init", seed)))
+    monkeypatch.setattr(cli.os, "execv", lambda path, argv: calls.append(("exec", argv)))
+    result = runner.invoke(args=["serve", "--production", "--host", "0.0.0.0", "--port",
+                                 "8000", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert calls[0] == ("init", False)  # migrations, never seeding, in production
+    argv = calls[1][1]
+    assert argv[1:4] == ["-m", "gunicorn", "-c"] and argv[4].endswith("gunicorn.conf.py")
+    assert argv[5:] == ["--bind", "0.0.0.0:8000", "--workers", "3"]
+
+
+@pytest.mark.parametrize("flag", ["0", None])
+def test_bench_routes_exist_only_when_asked_for(monkeypatch, make_app, flag):
+    from benchmarks import bench_routes
+
+    if flag is None:
+        monkeypatch.delenv(bench_routes.ENV_FLAG, raising=False)
+    else:
+        monkeypatch.setenv(bench_routes.ENV_FLAG, flag)
+    app = make_app()
+    assert bench_routes.register(app) is False
+    assert not any(r.rule.startswith("/bench") for r in app.url_map.iter_rules())
+
+
+def test_bench_routes_answer_when_enabled(monkeypatch, make_app):
+    from benchmarks import bench_routes
+    from examsys.extensions import db
+
+    monkeypatch.setenv(bench_routes.ENV_FLAG, "1")
+    app = make_app()
+    assert bench_routes.register(app) is True
+    client = app.test_client()
+    with app.app_context():
+        bench_routes.create_bench_table()
+        try:
+            assert client.get("/bench/bare").get_json() == {"ok": True}
+            assert client.get("/bench/read").status_code == 200
+            assert client.post("/bench/insert").status_code == 201
+        finally:
+            db.session.execute(db.text(f"DROP TABLE {bench_routes.BENCH_TABLE}"))
+            db.session.commit()
