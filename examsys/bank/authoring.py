@@ -21,7 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from examsys.bank.models import LEVELS
 from examsys.bank.types import REGISTRY
-from examsys.bank.validation import QuestionRecord, _read_question
+from examsys.bank.validation import QuestionRecord, read_question
 from examsys.bank.yamlio import LineDict, LineList, Problems
 from examsys.core.labels import level_name, type_name
 
@@ -200,7 +200,7 @@ def check(form: QuestionForm) -> tuple[QuestionRecord | None, list[str]]:
 
     problems = Problems("form")
     doc = BankDocument()
-    _read_question(authored(form), "form", doc, problems)
+    read_question(authored(form), "form", doc, problems)
     messages = [f"{p.field.split('.', 1)[-1] if '.' in p.field else p.field}: {p.message}"
                 for p in problems.items]
     return (doc.questions[0] if doc.questions and not messages else None), messages

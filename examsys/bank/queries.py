@@ -37,8 +37,8 @@ def list_questions(session, *, topic: str | None = None, level: str | None = Non
                 | tags_text.contains(json.dumps(needle, ensure_ascii=False), autoescape=True))))
     if text:
         needle = text.strip().lower()
-        query = query.where(Question.search_text.contains(needle)
-                            | Question.external_key.contains(text.strip().upper()))
+        query = query.where(Question.search_text.contains(needle, autoescape=True)
+                            | Question.external_key.contains(text.strip().upper(), autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Question.external_key)
                            .limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)).all()

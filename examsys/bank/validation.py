@@ -90,7 +90,7 @@ def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
         return doc
     for key in set(tree) - {"topics", "questions", "certifications"}:
         problems.add(tree.line, key, _("unknown top-level key"))
-    for section, reader in (("topics", _read_topics), ("questions", _read_question),
+    for section, reader in (("topics", _read_topics), ("questions", read_question),
                             ("certifications", _read_certification)):
         items = tree.get(section)
         if items is None:
@@ -134,7 +134,7 @@ def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problem
             _read_topics(children, path, doc, problems, name)
 
 
-def _read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
+def read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
     key = q.get("key")
     if not isinstance(key, str) or not KEY.match(key):
         problems.add(q.line, "key",

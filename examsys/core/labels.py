@@ -47,19 +47,9 @@ def localised(texts: dict | None) -> str:
     return _localised(texts or {}, getattr(g, "lang", "en"))
 
 
-def key_text(version, key) -> str:
-    if isinstance(key, bool):
-        return _("True") if key else _("False")
-    if version.type == "numeric":
-        (kind, amount), = version.payload["tolerance"].items()
-        tol = f"± {amount:g}" if kind == "absolute" else f"± {amount * 100:g} %"
-        return f"{key:g} {version.payload.get('unit') or ''} ({tol})"
-    return ", ".join(key) if isinstance(key, list) else str(key)
-
-
 def filters_args(filters: dict) -> dict:
     return {k: v for k, v in filters.items() if v}
 
 
 TEMPLATE_GLOBALS = {f.__name__: f for f in (level_name, status_name, type_name, release_name,
-                                             localised, key_text, filters_args)}
+                                             localised, filters_args)}
