@@ -273,3 +273,20 @@ def test_exam_page_has_no_store_and_strict_csp(app, enrolled, candidate):
     csp = exam.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert "<script>" not in exam.get_data(as_text=True)
+
+
+def test_sequential_exams_refuse_going_back(app, bank, examiner, candidate):
+    from examsys.exams.models import Certification
+
+    from .exam_support import set_blueprint_options
+
+    set_blueprint_options(db.session.scalar(select(Certification).where(
+        Certification.code == "TEST-CERT")), sequential=True)
+    es = make_session(examiner)
+    enroll(es, candidate)
+    attempt = start(es, candidate)
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 3, None, 1)
+    db.session.commit()
+    with pytest.raises(Conflict) as err:
+        delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 2, None, 2)
+    assert err.value.code == "sequential_locked"

@@ -256,15 +256,16 @@ def _apply_certification(session, now, rec, actor_id, report):
         session.add(cert)
     cert.name_en, cert.name_zh = rec.name_en, rec.name_zh
     cert.level, cert.validity_months = rec.level, rec.validity_months
+    cert.max_attempts, cert.retake_cooldown_hours = rec.max_attempts, rec.retake_cooldown_hours
+    cert.avoid_seen_items = rec.avoid_seen_items
     session.flush()
     sections = [{k: v for k, v in s.items() if k != "line"} for s in rec.blueprint["sections"]]
-    wanted = {"time_limit_minutes": rec.blueprint["time_limit_minutes"],
-              "pass_mark": float(rec.blueprint["pass_mark"]),
-              "shuffle_options": rec.blueprint["shuffle_options"], "sections": sections}
+    fields = ("time_limit_minutes", "shuffle_options", "sequential", "double_marking",
+              "marking_tolerance")
+    wanted = {f: rec.blueprint[f] for f in fields}
+    wanted.update(pass_mark=float(rec.blueprint["pass_mark"]), sections=sections)
     current = cert.current_blueprint
-    if current is not None and {
-            "time_limit_minutes": current.time_limit_minutes, "pass_mark": current.pass_mark,
-            "shuffle_options": current.shuffle_options, "sections": current.sections} == wanted:
+    if current is not None and {f: getattr(current, f) for f in wanted} == wanted:
         return
     blueprint = Blueprint(certification_id=cert.id, created_at=now, **wanted)
     session.add(blueprint)

@@ -56,6 +56,10 @@ class CertificationRecord:
     blueprint: dict
     file: str
     line: int
+    # Retake policy: None = as many attempts as sessions allow.
+    max_attempts: int | None = None
+    retake_cooldown_hours: int = 0
+    avoid_seen_items: bool = True
 
 
 @dataclass
@@ -214,10 +218,23 @@ def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Pro
         if validity is None:
             problems.add(c.line, "validity_months", _("must be a whole number of months (1–240)"))
         blueprint = _read_blueprint(c.get("blueprint"), c.line, problems)
+        max_attempts = c.get("max_attempts")
+        if max_attempts is not None and _int(max_attempts, 1, 100) is None:
+            problems.add(c.line, "max_attempts", _("must be a whole number from 1 to 100"))
+        cooldown = c.get("retake_cooldown_hours", 0)
+        if _int(cooldown, 0, 24 * 365) is None:
+            problems.add(c.line, "retake_cooldown_hours",
+                         _("must be whole hours from 0 to 8760"))
+        avoid_seen = c.get("avoid_seen_items", True)
+        if not isinstance(avoid_seen, bool):
+            problems.add(c.line, "avoid_seen_items", _("must be true or false"))
         doc.certifications.append(CertificationRecord(
             code=code, name_en=names.get("en", ""), name_zh=names.get("zh", names.get("en", "")),
             level=level or "", validity_months=validity or 12, blueprint=blueprint,
-            file=name, line=c.line))
+            file=name, line=c.line, max_attempts=max_attempts if isinstance(
+                max_attempts, int) else None,
+            retake_cooldown_hours=cooldown if isinstance(cooldown, int) else 0,
+            avoid_seen_items=avoid_seen is not False))
     finally:
         problems.prefix = ""
 
@@ -284,5 +301,17 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
             else:
                 section["types"] = list(types)
         sections.append(section)
+    options = {}
+    for flag in ("sequential", "double_marking"):
+        value = b.get(flag, False)
+        if not isinstance(value, bool):
+            problems.add(line, f"blueprint.{flag}", _("must be true or false"))
+        options[flag] = value is True
+    tolerance = b.get("marking_tolerance", 0)
+    if not isinstance(tolerance, int | float) or isinstance(tolerance, bool) or tolerance < 0:
+        problems.add(line, "blueprint.marking_tolerance",
+                     _("must be a number of rubric points ≥ 0"))
+        tolerance = 0
+    options["marking_tolerance"] = float(tolerance)
     return {"time_limit_minutes": limit or 1, "pass_mark": pass_mark,
-            "shuffle_options": shuffle is not False, "sections": sections}
+            "shuffle_options": shuffle is not False, "sections": sections, **options}
