@@ -70,7 +70,11 @@ def test_sqlite_keeps_the_default_pool(monkeypatch):
 def test_serve_production_migrates_then_hands_over_to_gunicorn(runner, monkeypatch):
     calls = []
     monkeypatch.setattr(cli, "init_database", lambda seed=True: calls.append(("init", seed)))
-    monkeypatch.setattr(cli.os, "execv", lambda path, argv: calls.append(("exec", argv)))
+    def execv(path, argv):  # the real one never returns: this process becomes gunicorn
+        calls.append(("exec", argv))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli.os, "execv", execv)
     result = runner.invoke(args=["serve", "--production", "--host", "0.0.0.0", "--port",
                                  "8000", "--workers", "3"])
     assert result.exit_code == 0, result.output
