@@ -22,6 +22,7 @@ from examsys.bank.validation import QuestionRecord
 from examsys.core import audit
 from examsys.core.errors import Conflict, Forbidden, Invalid
 from examsys.core.i18n import _
+from examsys.core.labels import status_name
 
 # action → (statuses it may start from, status it leads to)
 TRANSITIONS = {
@@ -131,8 +132,8 @@ def transition(session, now, actor_id: int, question: Question, action: str,
     except (ValueError, KeyError):
         raise Invalid(_("Unknown action."), code="invalid_action") from None
     if question.status not in sources:
-        raise Conflict(_("A question that is %(status)s cannot be %(action)s.",
-                         status=question.status, action=action.value),
+        raise Conflict(_("This action is not possible for a question that is %(status)s.",
+                         status=status_name(question.status)),
                        code="invalid_transition")
     version = question.current_version
     if action in (ReviewAction.APPROVE, ReviewAction.REJECT) and version.author_id == actor_id:

@@ -26,7 +26,8 @@ def status_name(code: str) -> str:
             "graded": _("graded"), "invalidated": _("invalidated"), "valid": _("valid"),
             "revoked": _("revoked"), "not_found": _("not found"),
             "invalid": _("invalid"), "suspended": _("suspended"),
-            "superseded": _("superseded")}.get(code, code)
+            "superseded": _("superseded"), "marking": _("awaiting marking"),
+            "open": _("open"), "upheld": _("upheld"), "dismissed": _("dismissed")}.get(code, code)
 
 
 def type_name(code: str) -> str:
