@@ -31,7 +31,8 @@ def main():
 
 def register_cli(app) -> None:
     for command in (init_command, serve_command, import_bank_command, check_bank_command,
-                    bank_report_command, create_user_command, close_overdue_command):
+                    bank_report_command, update_translations_command, create_user_command,
+                    close_overdue_command):
         app.cli.add_command(command)
     from examsys.certs.cli import register as register_certs_cli
 
@@ -187,6 +188,18 @@ def bank_report_command(paths, update_readme):
         click.echo(f"Updated {readme}.")
     else:
         click.echo(report, nl=False)
+
+
+@click.command("update-translations")
+def update_translations_command():
+    """Extract messages, merge them into the zh and en catalogues, compile; list what zh lacks."""
+    from examsys.core.catalogues import update
+
+    missing = update()
+    for message in missing:
+        click.echo(f"  untranslated: {message}", err=True)
+    click.echo(f"Catalogues updated; {len(missing)} message(s) still need Chinese.")
+    sys.exit(1 if missing else 0)
 
 
 @click.command("create-user")
