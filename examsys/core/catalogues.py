@@ -11,7 +11,8 @@ TRANSLATIONS = PACKAGE / "translations"
 
 
 def _pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", *args], cwd=PACKAGE,
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "-q", *args],  # noqa: S603
+                   cwd=PACKAGE,
                    check=True)
 
 
