@@ -56,7 +56,10 @@ def init_database(seed: bool = True) -> None:
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     if not seed or db.session.scalar(select(func.count(User.id))):
-        return  # a database with users is never reseeded
+        # A database with users is never reseeded. End the read: on SQLite its transaction
+        # would hold the write lock for as long as the served app runs.
+        db.session.rollback()
+        return
     doc, problems = importer.read_files([BANK_DIR])
     try:
         report = importer.apply(db.session, utcnow(), doc, None, problems)
@@ -119,6 +122,7 @@ def serve_command(host, port, threads, production, workers):
     from waitress import serve
 
     init_database()
+    db.session.remove()
     app = current_app._get_current_object()
     app.debug = False
     click.echo(f"examsys is running at http://{host}:{port}/  (Ctrl+C to stop)")
