@@ -75,6 +75,9 @@ def test_csv_enrollment_creates_accounts_and_shows_their_links(app, examiner, op
     assert response.status_code == 200
     assert "new1@example.com" in body and "/account/setup/" in body
     assert db.session.query(Enrollment).count() == 2
+    # Both are listed on the session page although neither has started.
+    listed = client.get(url).get_data(as_text=True)
+    assert listed.count("not started") == 2 and "新考生" in listed and "张伟" in listed
 
 
 def test_single_enrollment_of_an_unknown_email_without_name_explains(app, examiner,
@@ -166,3 +169,15 @@ def test_unknown_page_gets_a_friendly_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Nothing was found at this address." in response.get_data(as_text=True)
+
+
+def test_dashboard_progress_counts_candidates_who_have_not_started(app, examiner, enrolled,
+                                                                  other_candidate):
+    from examsys.core.clock import utcnow
+    from examsys.exams import results, scheduling
+
+    scheduling.enroll(db.session, utcnow(), enrolled,
+                      [scheduling.EnrollRow(other_candidate.email)], None)
+    db.session.commit()
+    progress = results.progress(db.session, enrolled, utcnow())
+    assert progress["counts"]["enrolled"] == 2 and progress["counts"]["started"] == 0

@@ -75,13 +75,13 @@ def test_serve_production_migrates_then_hands_over_to_gunicorn(runner, monkeypat
         raise SystemExit(0)
 
     monkeypatch.setattr(cli.os, "execv", execv)
-    result = runner.invoke(args=["serve", "--production", "--host", "0.0.0.0", "--port",
+    result = runner.invoke(args=["serve", "--production", "--host", "10.0.0.7", "--port",
                                  "8000", "--workers", "3"])
     assert result.exit_code == 0, result.output
     assert calls[0] == ("init", False)  # migrations, never seeding, in production
     argv = calls[1][1]
     assert argv[1:4] == ["-m", "gunicorn", "-c"] and argv[4].endswith("gunicorn.conf.py")
-    assert argv[5:] == ["--bind", "0.0.0.0:8000", "--workers", "3"]
+    assert argv[5:] == ["--bind", "10.0.0.7:8000", "--workers", "3"]
 
 
 @pytest.mark.parametrize("flag", ["0", None])

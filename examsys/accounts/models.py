@@ -59,4 +59,4 @@ class LoginSession(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
-    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User] = relationship(lazy="joined")

@@ -50,7 +50,7 @@ class Question(db.Model):
     difficulty: Mapped[int] = mapped_column(index=True)
     search_text: Mapped[str] = mapped_column(db.Text, default="")
 
-    topic: Mapped[Topic] = relationship(lazy="joined", innerjoin=True)
+    topic: Mapped[Topic] = relationship(lazy="joined")
     current_version: Mapped["QuestionVersion"] = relationship(
         foreign_keys=[current_version_id], post_update=True)
     levels: Mapped[list["QuestionLevel"]] = relationship(

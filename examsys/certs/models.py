@@ -48,7 +48,7 @@ class Certificate(db.Model):
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
 
     holder: Mapped[User] = relationship()
-    certification: Mapped[Certification] = relationship(lazy="joined", innerjoin=True)
+    certification: Mapped[Certification] = relationship(lazy="joined")
     attempt: Mapped[Attempt | None] = relationship()
     superseded_by: Mapped["Certificate | None"] = relationship(
         foreign_keys=[superseded_by_id], remote_side=[id])

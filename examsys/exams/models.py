@@ -90,7 +90,7 @@ class ExamSession(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    certification: Mapped[Certification] = relationship(lazy="joined", innerjoin=True)
+    certification: Mapped[Certification] = relationship(lazy="joined")
     blueprint: Mapped[Blueprint] = relationship()
 
 
@@ -108,7 +108,7 @@ class Enrollment(db.Model):
     attempts_allowed: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    session: Mapped[ExamSession] = relationship(lazy="joined", innerjoin=True)
+    session: Mapped[ExamSession] = relationship(lazy="joined")
     candidate: Mapped[User] = relationship()
 
     __table_args__ = (UniqueConstraint("session_id", "candidate_id"),)
@@ -164,7 +164,7 @@ class Attempt(db.Model):
     results_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrollment: Mapped[Enrollment] = relationship()
-    session: Mapped[ExamSession] = relationship(lazy="joined", innerjoin=True)
+    session: Mapped[ExamSession] = relationship(lazy="joined")
     candidate: Mapped[User] = relationship()
     items: Mapped[list["AttemptItem"]] = relationship(
         order_by="AttemptItem.position", back_populates="attempt")
@@ -203,7 +203,7 @@ class AttemptItem(db.Model):
     key_version_id: Mapped[int | None] = mapped_column(ForeignKey("question_version.id"))
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
-    version: Mapped[QuestionVersion] = relationship(lazy="joined", innerjoin=True,
+    version: Mapped[QuestionVersion] = relationship(lazy="joined",
                                                     foreign_keys=[question_version_id])
     key_version: Mapped[QuestionVersion | None] = relationship(foreign_keys=[key_version_id])
 
