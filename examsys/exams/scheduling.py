@@ -42,7 +42,9 @@ def create_session(session, now: datetime, *, certification_code: str, opens_at:
     grace_seconds, stagger_seconds, networks = check_delivery_options(
         grace_seconds, stagger_seconds, allowed_networks)
     es = ExamSession(certification_id=cert.id, blueprint_id=cert.current_blueprint_id,
-                     title=(title or "").strip() or cert.name_en, opens_at=opens_at,
+                     # Without a title, both languages: candidates and staff read either.
+                     title=(title or "").strip() or f"{cert.name_zh} / {cert.name_en}",
+                     opens_at=opens_at,
                      closes_at=closes_at, access_code=code, release=release,
                      grace_seconds=grace_seconds, stagger_seconds=stagger_seconds,
                      allowed_networks=networks, created_by_id=actor_id, created_at=now)
