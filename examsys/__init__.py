@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from examsys import config
 from examsys.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -27,6 +28,10 @@ def select_locale() -> str:
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     config.load(app, overrides)
+    if hops := app.config["PROXY_HOPS"]:
+        # Behind a load balancer every request comes from it: take the client's address
+        # (rate limits, integrity logs) and scheme from the headers it sets.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)

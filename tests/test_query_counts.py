@@ -140,18 +140,10 @@ def scenario(app, examiner, code: str, others: int, tag: str) -> dict:
 def test_hot_endpoints_run_the_same_queries_for_8_and_40_items(app, examiner, forms_bank):
     small = scenario(app, examiner, SMALL, others=1, tag="s")
     large = scenario(app, examiner, LARGE, others=1, tag="l")
-    small.pop("start"), large.pop("start")  # see the next test
     assert small == large
 
 
-def test_start_runs_the_same_queries_for_8_and_40_items(app, examiner, forms_bank, request):
-    if db.engine.dialect.name == "sqlite":
-        # The ORM cannot batch INSERTs whose generated ids it must read back in order on
-        # SQLite, so start_or_resume's add_all(AttemptItem(...)) is one INSERT per item.
-        # Fix (exams/delivery.py): insert the form with one Core executemany,
-        # session.execute(insert(AttemptItem), rows). PostgreSQL batches it already.
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="one INSERT per drawn item on SQLite (see comment)"))
+def test_start_runs_the_same_queries_for_8_and_40_items(app, examiner, forms_bank):
     small = scenario(app, examiner, SMALL, others=1, tag="s")
     large = scenario(app, examiner, LARGE, others=1, tag="l")
     assert small["start"] == large["start"]

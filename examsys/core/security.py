@@ -24,6 +24,7 @@ def register_security(app) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         # Pages and answers of a logged-in user never sit in a shared or back-button cache.
-        if current_user.is_authenticated or request.path.startswith("/api/"):
+        # The path first: for API writes, current_user would re-read the user row.
+        if request.path.startswith("/api/") or current_user.is_authenticated:
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -160,31 +160,40 @@ def save(attempt_id, position):
                                       body["response"], body["seq"], current_user.login_token,
                                       ip=request.remote_addr,
                                       user_agent=request.headers.get("User-Agent"))
+        # Answered from what is in hand: after the commit every attribute would be re-read.
+        body = {"position": item.position, "seq": item.last_seq, "saved_at": iso(item.saved_at),
+                "server_time": iso(now), "deadline": iso(item.attempt.deadline)}
         db.session.commit()
     except DomainError:
         db.session.commit()  # keeps an overdue attempt's close; the save itself wrote nothing
         raise
-    return ok({"position": item.position, "seq": item.last_seq,
-               "saved_at": iso(item.saved_at), "server_time": iso(now),
-               "deadline": iso(item.attempt.deadline)})
+    return ok(body)
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
 @candidate_required
 def submit(attempt_id):
     now = utcnow()
-    delivery.submit(db.session, now, attempt_id, current_user.id)
+    attempt = delivery.submit(db.session, now, attempt_id, current_user.id)
+    # The graded attempt is in hand: answer from it before the commit expires it.
+    body = _candidate_body(attempt, now)
     db.session.commit()
-    return _attempt_json(attempt_id, now, current_user.id)
+    return ok(body)
+
+
+def _candidate_body(attempt, now: datetime) -> dict:
+    cert = None
+    if delivery.results_released(attempt, now):
+        cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
+    return presenters.for_candidate(attempt, now, g.lang, cert)
 
 
 def _attempt_json(attempt_id: int, now: datetime, candidate_id: int | None):
     attempt = delivery.load_attempt(db.session, now, attempt_id, candidate_id)
+    if candidate_id is not None:
+        return ok(_candidate_body(attempt, now))
     cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
-    if candidate_id is None:
-        return ok(presenters.for_examiner(attempt, now, g.lang, cert))
-    released = delivery.results_released(attempt, now)
-    return ok(presenters.for_candidate(attempt, now, g.lang, cert if released else None))
+    return ok(presenters.for_examiner(attempt, now, g.lang, cert))
 
 
 @bp.route("/attempts/<int:attempt_id>")

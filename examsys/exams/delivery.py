@@ -11,9 +11,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from examsys.bank.models import QuestionVersion
 from examsys.bank.types import ResponseError, get_type
@@ -78,6 +78,8 @@ def lock_attempt(session, attempt_id: int, candidate_id: int | None = None) -> A
     With ``candidate_id`` an attempt of someone else is reported as not found.
     """
     attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id)
+                             .options(joinedload(Attempt.session)
+                                      .joinedload(ExamSession.blueprint))
                              .with_for_update(of=Attempt)
                              .execution_options(populate_existing=True))
     if attempt is None or (candidate_id is not None and attempt.candidate_id != candidate_id):
@@ -180,9 +182,11 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
         session.rollback()
         return start_or_resume(session, now, exam_session_id, candidate_id, access_code,
                                ip=ip, user_agent=user_agent, login_session_id=login_session_id)
-    session.add_all(AttemptItem(attempt_id=attempt.id, position=d.position, section=d.section,
-                                question_version_id=d.version.id, option_order=d.option_order,
-                                points=d.points, last_seq=0) for d in form)
+    # One executemany for the whole form (the ORM would send one INSERT per item on SQLite).
+    session.execute(insert(AttemptItem), [
+        {"attempt_id": attempt.id, "position": d.position, "section": d.section,
+         "question_version_id": d.version.id, "option_order": d.option_order,
+         "points": d.points, "last_seq": 0} for d in form])
     audit.record(session, now, candidate_id, "attempt.start", attempt,
                  {"seed": seed, "avoided": len(avoid)})
     return attempt, True
