@@ -1,6 +1,7 @@
 """The exam room in a real headless Chromium: autosave, offline, reload, timer, submit."""
 
 import os
+import re
 import shutil
 import threading
 from datetime import timedelta
@@ -94,7 +95,10 @@ def saved_items() -> dict[int, object]:
 
 def test_answers_autosave_and_survive_a_reload(page, live_server):
     log_in_and_start(page, live_server, pytest.candidate_email)
-    assert page.locator("#countdown").inner_text() not in ("", "--:--")
+    # The countdown starts once the deferred script runs: wait for it, then read it.
+    from playwright.sync_api import expect
+
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d+:\d\d"))
     for position in (1, 2, 3):
         answer_first_choice(page, position)
     for position in (1, 2, 3):
