@@ -144,6 +144,11 @@ def import_bank_command(paths, dry_run):
         db.session.rollback()
         _print_problems(failed.problems)
         sys.exit(1)
+    finish_import(report, dry_run)
+
+
+def finish_import(report, dry_run: bool) -> None:
+    """Commit a checked import (or, for a dry run, drop it) and say what it did."""
     if dry_run:
         db.session.rollback()
     else:

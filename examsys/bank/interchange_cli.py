@@ -111,13 +111,9 @@ def import_command(paths, fmt, topic, levels, difficulty, status, lang, key_pref
                "nothing was written. Check them, then run again with --allow-duplicates.",
                found.duplicates)
         sys.exit(1)
-    if dry_run:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    click.echo(f"{'Would import' if dry_run else 'Imported'}: {report.created} new questions, "
-               f"{report.new_versions} new versions, {report.unchanged} unchanged, "
-               f"{report.topics} new topics.")
+    from examsys.cli import finish_import
+
+    finish_import(report, dry_run)
 
 
 @click.command("export")
