@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from examsys.bank.models import QuestionVersion
 from examsys.bank.types import ResponseError, get_type
@@ -220,6 +221,9 @@ def item_at(session, attempt: Attempt, position) -> AttemptItem:
                                                     AttemptItem.position == position))
     if item is None:
         raise NotFound(_("This attempt has no item %(n)s.", n=position))
+    # The locked attempt is the item's attempt: link them so reading item.attempt costs
+    # no query (and no second look at a row this transaction already holds).
+    set_committed_value(item, "attempt", attempt)
     return item
 
 
