@@ -4,14 +4,35 @@ the highest accepted sequence number, never a blank (SQLite and PostgreSQL alike
 import itertools
 import threading
 
+import pytest
 from sqlalchemy import select
 
-from examsys.exams.models import AttemptItem, ResponseEvent
+from examsys.core.clock import utcnow
+from examsys.exams.models import AttemptItem, Blueprint, Certification, ResponseEvent
 from examsys.extensions import db
 
 from .conftest import Api
+from .exam_support import enroll, make_session
 
 SAVES_PER_TAB = 100  # two tabs: 200 saves of the same item
+
+
+@pytest.fixture
+def enrolled(app, bank, examiner, candidate):
+    """A session whose form is all numeric items, so every run saves a number."""
+    cert = db.session.scalar(select(Certification).where(Certification.code == "TEST-CERT"))
+    blueprint = Blueprint(certification_id=cert.id, time_limit_minutes=30, pass_mark=60,
+                          created_at=utcnow(), sections=[{
+                              "key": "calc", "title": {"en": "Calculations"},
+                              "topics": ["chem", "safety"], "levels": ["engineer"],
+                              "types": ["numeric"], "count": 2, "points": 1}])
+    db.session.add(blueprint)
+    db.session.flush()
+    cert.current_blueprint_id = blueprint.id
+    db.session.commit()
+    es = make_session(examiner)
+    enroll(es, candidate)
+    return es
 
 
 def test_two_tabs_saving_one_item_200_times_leave_the_newest_answer(app, enrolled, candidate):
