@@ -207,3 +207,25 @@ def test_a_candidate_cannot_appeal_before_release(app, bank, examiner, candidate
     with pytest.raises(Conflict) as err:
         appeals.file_appeal(db.session, attempt.finished_at, attempt.id, candidate.id, "why")
     assert err.value.code == "not_released"
+
+
+def test_an_appeal_cannot_revive_an_invalidated_attempt(app, bank, examiner, candidate,
+                                                        markers):
+    from examsys.exams import integrity
+    from examsys.exams.delivery import lock_attempt
+
+    attempt = essay_attempt(examiner, candidate)
+    item = essay_item(attempt)
+    give(item, markers[0], 1, 1)
+    appeal = appeals.file_appeal(db.session, attempt.finished_at, attempt.id, candidate.id,
+                                 "Please check.")
+    db.session.commit()
+    integrity.invalidate(db.session, attempt.finished_at,
+                         lock_attempt(db.session, attempt.id), examiner.id, "impersonation")
+    db.session.commit()
+    with pytest.raises(Conflict) as err:
+        appeals.decide(db.session, attempt.finished_at, appeal.id, markers[1].id, upheld=True,
+                       decision="x", remarks={item.id: {"scores": {"cause": 3, "control": 5}}})
+    db.session.rollback()
+    assert err.value.code == "attempt_invalidated"
+    assert db.session.get(Attempt, attempt.id).state == AttemptState.INVALIDATED

@@ -5,6 +5,7 @@ Each change appends a CertificateEvent (and an audit event) and updates the cach
 the same transaction, so verification shows it at once.
 """
 
+import math
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -89,7 +90,8 @@ def renew_by_education(session, now: datetime, serial: str, hours: float, note: 
     if cert.state != ACTIVE:
         raise Conflict(_("Only an active or expired certificate can be renewed."),
                        code="not_active")
-    if not isinstance(hours, int | float) or hours < required:
+    if isinstance(hours, bool) or not isinstance(hours, int | float) \
+            or not math.isfinite(hours) or hours < required:
         raise Invalid(_("Renewal needs at least %(n)s hours of continuing education.",
                         n=f"{required:g}"), code="not_enough_hours")
     if now < cert.expires_at - window:

@@ -26,6 +26,7 @@ from examsys.certs.public_views import ensure_signing_key
 from examsys.core.auth import any_user, candidate_required, public
 from examsys.core.clock import utcnow
 from examsys.core.errors import DomainError
+from examsys.exams.delivery import results_released
 from examsys.extensions import db, limiter
 
 bp = Blueprint("certs", __name__)
@@ -58,8 +59,10 @@ def reminder_days() -> int:
 @candidate_required
 def mine():
     now = utcnow()
-    certs = db.session.scalars(select(Certificate).where(
-        Certificate.holder_id == current_user.id).order_by(Certificate.issued_at.desc())).all()
+    certs = [c for c in db.session.scalars(select(Certificate).where(
+        Certificate.holder_id == current_user.id).order_by(Certificate.issued_at.desc()))
+        # A certificate earned in an exam shows once that exam's results are released.
+        if c.attempt_id is None or results_released(c.attempt, now)]
     soon = now + timedelta(days=reminder_days())
     return render_template("certs/mine.html", certs=certs, now=now, soon=soon,
                            details=identity.details_for(db.session, current_user.id))

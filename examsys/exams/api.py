@@ -103,10 +103,13 @@ def enroll(session_id):
     if es is None:
         raise NotFound(_("No such exam session."))
     body = json_body()
+    emails, candidates = body.get("emails") or [], body.get("candidates") or []
+    if not isinstance(emails, list) or not isinstance(candidates, list):
+        raise Invalid(_("Give emails: [...] or candidates: [{email, name}]."), code="invalid")
     rows = []
-    for email in body.get("emails") or []:
+    for email in emails:
         rows.append(scheduling.EnrollRow(str(email).strip().lower()))
-    for cand in body.get("candidates") or []:
+    for cand in candidates:
         if isinstance(cand, dict):
             rows.append(scheduling.EnrollRow(str(cand.get("email", "")).strip().lower(),
                                              cand.get("name") or None))

@@ -11,7 +11,14 @@ from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
 from examsys.exams import notifications
 from examsys.exams.delivery import conclude, lock_attempt, results_released
 from examsys.exams.marking import marks_of, record_mark
-from examsys.exams.models import Appeal, AppealState, AttemptItem, Mark, MarkRole
+from examsys.exams.models import (
+    Appeal,
+    AppealState,
+    AttemptItem,
+    AttemptState,
+    Mark,
+    MarkRole,
+)
 from examsys.exams.scoring import tally
 
 MAX_REASON = 4000
@@ -61,6 +68,10 @@ def decide(session, now: datetime, appeal_id: int, reviewer_id: int, *, upheld: 
     session.refresh(appeal)
     if appeal.state != AppealState.OPEN:
         raise Conflict(_("This appeal is already decided."), code="appeal_decided")
+    if attempt.state == AttemptState.INVALIDATED:
+        # An invalidated attempt has no result to correct: deciding would revive it.
+        raise Conflict(_("This attempt was invalidated; its appeal cannot change it."),
+                       code="attempt_invalidated")
     if reviewer_id in markers_of(session, attempt.id):
         raise Forbidden(_("An examiner who marked this attempt cannot review its appeal."),
                         code="same_examiner")
@@ -73,7 +84,9 @@ def decide(session, now: datetime, appeal_id: int, reviewer_id: int, *, upheld: 
     items = {i.id: i for i in attempt.items}
     marks = marks_of(session, list(items))
     for raw_id, remark in remarks.items():
-        item = items.get(int(raw_id)) if str(raw_id).isdigit() else None
+        raw = str(raw_id)
+        item = items.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 19 \
+            else None
         if item is None or item.marking is None:
             raise Invalid(_("Item %(id)s is not a marked item of this attempt.", id=raw_id),
                           code="invalid_decision")

@@ -62,15 +62,21 @@ def is_overdue(attempt: Attempt, now: datetime) -> bool:
     return now > attempt.deadline + timedelta(seconds=attempt.session.grace_seconds)
 
 
+def session_released(release: str, closes_at: datetime, released_at: datetime | None,
+                     now: datetime) -> bool:
+    """Whether a session's release policy lets its graded results be seen now."""
+    if release == ReleasePolicy.IMMEDIATE:
+        return True
+    if release == ReleasePolicy.AFTER_CLOSE:
+        return now >= closes_at
+    return released_at is not None and released_at <= now
+
+
 def results_released(attempt: Attempt, now: datetime) -> bool:
     if attempt.state != AttemptState.GRADED:
         return False
     es = attempt.session
-    if es.release == ReleasePolicy.IMMEDIATE:
-        return True
-    if es.release == ReleasePolicy.AFTER_CLOSE:
-        return now >= es.closes_at
-    return es.released_at is not None and es.released_at <= now
+    return session_released(es.release, es.closes_at, es.released_at, now)
 
 
 def lock_attempt(session, attempt_id: int, candidate_id: int | None = None) -> Attempt:
@@ -159,8 +165,9 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
         raise Conflict(_("You have used every attempt this session allows."),
                        code="no_attempts_left")
     last = check_retake_policy(session, now, enrollment, candidate_id)
-    if es.access_code and not hmac.compare_digest(
-            (access_code or "").strip().upper().encode(), es.access_code.upper().encode()):
+    given = access_code.strip().upper() if isinstance(access_code, str) else ""
+    if es.access_code and not hmac.compare_digest(given.encode(),
+                                                  es.access_code.upper().encode()):
         raise Forbidden(_("The access code is not right."), code="wrong_access_code")
     avoid = set()
     if last is not None and es.certification.avoid_seen_items:
@@ -217,6 +224,8 @@ def open_for_write(session, now: datetime, attempt_id: int, candidate_id: int,
 
 
 def item_at(session, attempt: Attempt, position) -> AttemptItem:
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise Invalid(_("position must be a whole number."), code="invalid_position")
     item = session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
                                                     AttemptItem.position == position))
     if item is None:

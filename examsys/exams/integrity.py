@@ -73,7 +73,7 @@ def track_client(session, now: datetime, attempt: Attempt, login_session_id: str
 def client_event(session, now: datetime, attempt: Attempt, kind, login_session_id, ip,
                  user_agent, detail=None) -> None:
     """Record what the exam page reports (focus loss, tab hidden) for a locked attempt."""
-    if kind not in CLIENT_EVENTS:
+    if not isinstance(kind, str) or kind not in CLIENT_EVENTS:
         raise Invalid(_("Unknown event."), code="invalid_event")
     data = {"detail": detail[:200]} if isinstance(detail, str) and detail else None
     log_event(session, now, attempt, kind, login_session_id=login_session_id, ip=ip,

@@ -78,9 +78,11 @@ def for_examiner(attempt: Attempt, now: datetime, lang: str,
     out["result"] = result(attempt, certificate, lang) if attempt.score is not None else None
     items = []
     for item, view in zip(attempt.items, candidate_items(attempt, lang), strict=True):
-        qtype = get_type(item.version.type)
-        key = qtype.key(item.version.payload)
-        view.update(question=item.version.question_id, version=item.version.number,
+        # The key the item is scored by: after a regrade, the corrected version's.
+        scoring = item.scoring_version
+        qtype = get_type(scoring.type)
+        key = qtype.key(scoring.payload)
+        view.update(question=item.version.question_id, version=scoring.number,
                     key=qtype.display(item.option_order, key), canonical_response=item.response,
                     fraction=item.fraction, awarded=item.awarded)
         items.append(view)

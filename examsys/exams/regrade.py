@@ -23,6 +23,7 @@ from examsys.bank.types import get_type
 from examsys.certs.models import Certificate
 from examsys.core import audit
 from examsys.core.errors import Conflict, Invalid, NotFound
+from examsys.exams.delivery import session_released
 from examsys.exams.models import (
     Attempt,
     AttemptItem,
@@ -169,13 +170,31 @@ def apply(session, now: datetime, version_id: int, key_version_id: int, actor_id
         session.execute(update(Attempt), [
             {"id": a.attempt_id, "score": a.new_score, "passed": a.new_passed,
              "sections": a.sections, "graded_at": now} for a in final])
-        session.execute(insert(Notification), [
-            {"user_id": a.candidate_id, "created_at": now, "kind": "result_changed",
-             "data": {"attempt_id": a.attempt_id, "title": a.title}} for a in final
-            if a.new_score != a.old_score])
+        changed = [a for a in final if a.new_score != a.old_score]
+        # Only candidates whose results are released hear of a change before the release.
+        shown = _released(session, now, [a.attempt_id for a in changed])
+        notices = [{"user_id": a.candidate_id, "created_at": now, "kind": "result_changed",
+                    "data": {"attempt_id": a.attempt_id, "title": a.title}}
+                   for a in changed if a.attempt_id in shown]
+        if notices:
+            session.execute(insert(Notification), notices)
     session.expire_all()
     for change in final:
         if change.new_passed and not change.old_passed and change.certificate is None:
             certs.issue(session, now, session.get(Attempt, change.attempt_id))
     audit.record(session, now, actor_id, "regrade.apply", regrade, summary)
     return regrade, current
+
+
+def _released(session, now, attempt_ids: list[int]) -> set[int]:
+    """The attempts among ``attempt_ids`` whose session has released its results."""
+    shown = set()
+    for start in range(0, len(attempt_ids), 5000):
+        rows = session.execute(
+            select(Attempt.id, ExamSession.release, ExamSession.closes_at,
+                   ExamSession.released_at)
+            .join(ExamSession, Attempt.session_id == ExamSession.id)
+            .where(Attempt.id.in_(attempt_ids[start:start + 5000])))
+        shown |= {aid for aid, release, closes_at, released_at in rows
+                  if session_released(release, closes_at, released_at, now)}
+    return shown

@@ -32,7 +32,9 @@ def create_session(session, now: datetime, *, certification_code: str, opens_at:
         raise Invalid(_("The window must close after it opens."), code="invalid_window")
     if closes_at <= now:
         raise Invalid(_("The window must close in the future."), code="invalid_window")
-    if release not in {p.value for p in ReleasePolicy}:
+    if not isinstance(title, str | None) or not isinstance(access_code, str | None):
+        raise Invalid(_("title and access_code must be text."), code="invalid")
+    if not isinstance(release, str) or release not in {p.value for p in ReleasePolicy}:
         raise Invalid(_("The release policy must be immediate, after_close or manual."),
                       code="invalid_release")
     code = (access_code or "").strip().upper() or None

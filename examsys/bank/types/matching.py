@@ -97,7 +97,8 @@ class Matching(QuestionType):
         for shown_prompt, shown_match in response.items():
             if shown_match is None:
                 continue
-            if not isinstance(shown_prompt, str) or not shown_prompt.isdigit() \
+            if not isinstance(shown_prompt, str) or not shown_prompt.isascii() \
+                    or not shown_prompt.isdigit() or len(shown_prompt) > 3 \
                     or not 1 <= int(shown_prompt) <= len(prompts):
                 raise ResponseError(_("unknown prompt %(prompt)s", prompt=repr(shown_prompt)))
             if not isinstance(shown_match, str) or len(shown_match) != 1 \
