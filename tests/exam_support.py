@@ -109,6 +109,19 @@ def correct_response(item: AttemptItem):
     return qtype.display(item.option_order, qtype.key(item.version.payload))
 
 
+def wrong_response(item: AttemptItem):
+    """A valid answer to an objective item that is not the right one."""
+    kind = item.version.type
+    right = correct_response(item)
+    if kind == "single_choice":
+        return next(letter for letter in "ABCD" if letter != right)
+    if kind == "multiple_choice":
+        return [next(letter for letter in "ABCD" if letter not in right)]
+    if kind == "true_false":
+        return not right
+    return right + 100.0
+
+
 def sit(es, user, answer=correct_response, submit=True) -> Attempt:
     """Start, save ``answer(item)`` for every item (None = leave blank), submit."""
     now = utcnow()

@@ -26,6 +26,7 @@ from examsys.exams.models import (
 from examsys.extensions import db
 
 from .conftest import Api, add_user, iso
+from .exam_support import correct_response, wrong_response
 
 # ---------------------------------------------------------------- helpers
 
@@ -98,25 +99,6 @@ def event_count(attempt_id: int) -> int:
     return db.session.scalar(select(func.count(ResponseEvent.id)).join(
         AttemptItem, ResponseEvent.attempt_item_id == AttemptItem.id).where(
         AttemptItem.attempt_id == attempt_id))
-
-
-def correct_response(item: AttemptItem):
-    """The right answer to a drawn item, as the candidate sends it (display letters)."""
-    qtype = get_type(item.version.type)
-    return qtype.display(item.option_order, qtype.key(item.version.payload))
-
-
-def other_response(item: AttemptItem):
-    """A valid answer different from the right one."""
-    kind = item.version.type
-    right = correct_response(item)
-    if kind == "single_choice":
-        return next(letter for letter in "ABCD" if letter != right)
-    if kind == "multiple_choice":
-        return [next(letter for letter in "ABCD" if letter not in right)]
-    if kind == "true_false":
-        return not right
-    return right + 100.0
 
 
 def error_code(response) -> str:
@@ -336,7 +318,7 @@ def test_save_after_deadline_and_grace_is_rejected_and_closes_the_attempt(
     api.login(candidate.email)
     attempt_id = start(api, enrolled).get_json()["attempt_id"]
     item = items_of(attempt_id)[0]
-    first = other_response(item)
+    first = wrong_response(item)
     assert api.put(save_url(attempt_id, item.position),
                    json={"response": first, "seq": 1}).status_code == 200
     before = items_of(attempt_id)[0].response
@@ -367,9 +349,9 @@ def test_stale_seq_is_rejected_and_overwrites_nothing(app, enrolled, candidate, 
     kept = items_of(attempt_id)[0].response
 
     same = api.put(save_url(attempt_id, item.position),
-                   json={"response": other_response(item), "seq": 5})
+                   json={"response": wrong_response(item), "seq": 5})
     older = api.put(save_url(attempt_id, item.position),
-                    json={"response": other_response(item), "seq": 4})
+                    json={"response": wrong_response(item), "seq": 4})
 
     for response in (same, older):
         assert response.status_code == 409
@@ -487,7 +469,7 @@ def test_resume_returns_the_same_attempt_answers_and_option_order(app, enrolled,
     orders = {r.position: r.option_order for r in rows}
     sent = {}
     for seq, row in enumerate(rows, start=1):
-        sent[row.position] = other_response(row) if seq % 2 else correct_response(row)
+        sent[row.position] = wrong_response(row) if seq % 2 else correct_response(row)
         assert api.put(save_url(attempt_id, row.position),
                        json={"response": sent[row.position], "seq": seq}).status_code == 200
 
@@ -690,7 +672,7 @@ def test_response_log_keeps_every_save_in_order(app, enrolled, candidate, api):
     api.login(candidate.email)
     attempt_id = start(api, enrolled).get_json()["attempt_id"]
     item, other = items_of(attempt_id)[:2]
-    right, wrong = correct_response(item), other_response(item)
+    right, wrong = correct_response(item), wrong_response(item)
     saves = [(item, right, 1), (item, wrong, 2), (other, correct_response(other), 3),
              (item, None, 7), (item, right, 8)]
     for row, response, seq in saves:

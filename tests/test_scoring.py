@@ -9,7 +9,6 @@ import time_machine
 from sqlalchemy import func, select
 
 from examsys.bank import importer
-from examsys.bank.types import get_type
 from examsys.bank.types.base import DISPLAY_IDS
 from examsys.certs.models import Certificate
 from examsys.core.clock import utcnow
@@ -18,6 +17,7 @@ from examsys.exams.models import Attempt, AttemptItem, AttemptState, ExamSession
 from examsys.extensions import db
 
 from .conftest import Api
+from .exam_support import correct_response, wrong_response
 
 # ---------------------------------------------------------------- helpers
 
@@ -44,23 +44,6 @@ def enroll(es, *users) -> None:
     scheduling.enroll(db.session, utcnow(), es,
                       [scheduling.EnrollRow(u.email) for u in users], actor_id=None)
     db.session.commit()
-
-
-def correct_response(item: AttemptItem):
-    qtype = get_type(item.version.type)
-    return qtype.display(item.option_order, qtype.key(item.version.payload))
-
-
-def wrong_response(item: AttemptItem):
-    kind = item.version.type
-    right = correct_response(item)
-    if kind == "single_choice":
-        return next(letter for letter in "ABCD" if letter != right)
-    if kind == "multiple_choice":
-        return [next(letter for letter in "ABCD" if letter not in right)]
-    if kind == "true_false":
-        return not right
-    return right + 100.0
 
 
 def letters(item: AttemptItem, *original_ids: str) -> list[str]:

@@ -105,6 +105,17 @@ class QuestionType:
         return ", ".join(map(str, key)) if isinstance(key, list) else str(key)
 
 
+def text_response(response, limit: int, not_text: str, too_long: str) -> str | None:
+    """A typed answer: None stays None; anything but text up to ``limit`` is refused."""
+    if response is None:
+        return None
+    if not isinstance(response, str):
+        raise ResponseError(not_text)
+    if len(response) > limit:
+        raise ResponseError(too_long)
+    return response
+
+
 def display_id(order: list[str], original: str) -> str:
     return DISPLAY_IDS[order.index(original)]
 

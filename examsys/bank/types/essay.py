@@ -1,6 +1,6 @@
 """Essay / practical: free text marked by examiners against a rubric of criteria."""
 
-from examsys.bank.types.base import QuestionType, ResponseError, localised, read_texts
+from examsys.bank.types.base import QuestionType, localised, read_texts, text_response
 from examsys.bank.types.choice import read_id
 from examsys.bank.types.normalise import count_words
 from examsys.core.i18n import _
@@ -71,14 +71,10 @@ class Essay(QuestionType):
         return view
 
     def parse(self, payload, order, response):
-        if response is None:
-            return None
-        if not isinstance(response, str):
-            raise ResponseError(_("an essay answer is text"))
-        if len(response) > MAX_RESPONSE_CHARS:
-            raise ResponseError(_("an essay answer is at most %(n)d characters",
-                                  n=MAX_RESPONSE_CHARS))
-        return response if response.strip() else None
+        text = text_response(response, MAX_RESPONSE_CHARS, _("an essay answer is text"),
+                             _("an essay answer is at most %(n)d characters",
+                               n=MAX_RESPONSE_CHARS))
+        return text if text and text.strip() else None
 
     def grade(self, payload, canonical):
         return None

@@ -3,7 +3,7 @@ matched by an optional regular expression."""
 
 import regex
 
-from examsys.bank.types.base import QuestionType, ResponseError
+from examsys.bank.types.base import QuestionType, text_response
 from examsys.bank.types.normalise import normalise
 from examsys.core.i18n import _
 
@@ -73,15 +73,11 @@ class ShortText(QuestionType):
         return view
 
     def parse(self, payload, order, response):
-        if response is None:
-            return None
-        if not isinstance(response, str):
-            raise ResponseError(_("a short-text answer is text"))
-        if len(response) > MAX_RESPONSE_CHARS:
-            raise ResponseError(_("a short-text answer is at most %(n)d characters",
-                                  n=MAX_RESPONSE_CHARS))
+        text = text_response(response, MAX_RESPONSE_CHARS, _("a short-text answer is text"),
+                             _("a short-text answer is at most %(n)d characters",
+                               n=MAX_RESPONSE_CHARS))
         # Kept as typed (trimmed), so examiners see what the candidate wrote.
-        return response.strip() or None
+        return (text.strip() or None) if text is not None else None
 
     def grade(self, payload, canonical):
         if not canonical:
