@@ -20,6 +20,7 @@ from examsys.exams.models import Attempt, AttemptItem, ExamSession
 from examsys.extensions import db
 
 from .conftest import Api, add_user, csrf_from
+from .exam_support import enroll
 
 SERIAL = re.compile(r"^LB(-[0-9ABCDEFGHJKMNPQRSTVWXYZ]{4}){4}$")  # Crockford base32
 
@@ -42,12 +43,6 @@ def make_session(examiner, *, release="immediate") -> ExamSession:
                                    actor_id=examiner.id)
     db.session.commit()
     return es
-
-
-def enroll(es, *users) -> None:
-    scheduling.enroll(db.session, utcnow(), es,
-                      [scheduling.EnrollRow(u.email) for u in users], actor_id=None)
-    db.session.commit()
 
 
 def correct_response(item: AttemptItem):

@@ -26,7 +26,7 @@ from examsys.exams.models import (
 from examsys.extensions import db
 
 from .conftest import Api, add_user, iso
-from .exam_support import correct_response, wrong_response
+from .exam_support import correct_response, enroll, wrong_response
 
 # ---------------------------------------------------------------- helpers
 
@@ -65,12 +65,6 @@ def make_session(examiner, opens_at, closes_at, *, access_code=None, release="im
                                    actor_id=examiner.id)
     db.session.commit()
     return es
-
-
-def enroll(es, *users) -> None:
-    scheduling.enroll(db.session, utcnow(), es,
-                      [scheduling.EnrollRow(u.email) for u in users], actor_id=None)
-    db.session.commit()
 
 
 def enrollment_of(es, user) -> Enrollment:

@@ -17,7 +17,7 @@ from examsys.exams.models import Attempt, AttemptItem, AttemptState, ExamSession
 from examsys.extensions import db
 
 from .conftest import Api
-from .exam_support import correct_response, wrong_response
+from .exam_support import correct_response, enroll, wrong_response
 
 # ---------------------------------------------------------------- helpers
 
@@ -38,12 +38,6 @@ def make_session(examiner, *, release="immediate", certification="TEST-CERT",
                                    actor_id=examiner.id)
     db.session.commit()
     return es
-
-
-def enroll(es, *users) -> None:
-    scheduling.enroll(db.session, utcnow(), es,
-                      [scheduling.EnrollRow(u.email) for u in users], actor_id=None)
-    db.session.commit()
 
 
 def letters(item: AttemptItem, *original_ids: str) -> list[str]:
