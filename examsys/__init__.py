@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, has_request_context, request, session
+from flask.ctx import _AppCtxGlobals
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -25,8 +26,27 @@ def select_locale() -> str:
     return "zh_CN" if best.startswith("zh") else "en"
 
 
+class AppGlobals(_AppCtxGlobals):
+    """``g``, with ``g.lang`` ("zh" or "en") worked out on first use.
+
+    Choosing the language may load the user; an autosave that succeeds never says a word,
+    so it should not pay for that.
+    """
+
+    @property
+    def lang(self) -> str:
+        if "_lang" not in self.__dict__:
+            self.__dict__["_lang"] = "zh" if str(select_locale()).startswith("zh") else "en"
+        return self.__dict__["_lang"]
+
+    @lang.setter
+    def lang(self, value: str) -> None:
+        self.__dict__["_lang"] = value
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.app_ctx_globals_class = AppGlobals
     config.load(app, overrides)
     if hops := app.config["PROXY_HOPS"]:
         # Behind a load balancer every request comes from it: take the client's address
@@ -69,10 +89,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         from flask_babel import get_locale
 
         return {"current_lang": str(get_locale() or "en"), "issuer": app.config["ISSUER_NAME"]}
-
-    @app.before_request
-    def _lang():
-        g.lang = "zh" if str(select_locale()).startswith("zh") else "en"
 
     return app
 

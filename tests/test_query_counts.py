@@ -25,7 +25,7 @@ from .conftest import Api, add_user
 SMALL, LARGE = "QC-SMALL", "QC-LARGE"
 FORMS = {SMALL: 8, LARGE: 40}
 # Statements per request today plus a little room; see the module docstring.
-BUDGET = {"start": 30, "save": 12, "get": 8, "submit": 28, "examiner_get": 10,
+BUDGET = {"start": 30, "save": 5, "get": 8, "submit": 28, "examiner_get": 10,
           "verify_token": 3, "verify_serial": 3, "verify_page": 4}
 
 

@@ -11,7 +11,14 @@ from examsys.accounts.models import Role
 from examsys.accounts.setup import setup_url
 from examsys.certs.models import Certificate
 from examsys.core.api import json_body, ok
-from examsys.core.auth import any_user, candidate_required, staff_required
+from examsys.core.auth import (
+    any_user,
+    candidate_required,
+    check_roles,
+    login_token,
+    roles_required,
+    staff_required,
+)
 from examsys.core.clock import utcnow
 from examsys.core.errors import DomainError, Invalid, NotFound
 from examsys.exams import appeals, delivery, integrity, notifications, presenters, scheduling
@@ -152,25 +159,33 @@ def start(session_id):
 
 
 @bp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["PUT"])
-@candidate_required
+@roles_required(Role.CANDIDATE, proven_by_view=True)
 def save(attempt_id, position):
-    body = json_body()
-    if "response" not in body or "seq" not in body:
-        raise Invalid(_("Send response and seq."), code="invalid")
     now = utcnow()
+    ip, user_agent = request.remote_addr, request.headers.get("User-Agent")
     try:
-        item = delivery.save_response(db.session, now, attempt_id, current_user.id, position,
-                                      body["response"], body["seq"], current_user.login_token,
-                                      ip=request.remote_addr,
-                                      user_agent=request.headers.get("User-Agent"))
-        # Answered from what is in hand: after the commit every attribute would be re-read.
-        body = {"position": item.position, "seq": item.last_seq, "saved_at": iso(item.saved_at),
-                "server_time": iso(now), "deadline": iso(item.attempt.deadline)}
-        db.session.commit()
+        body = json_body()
+        if "response" not in body or "seq" not in body:
+            raise Invalid(_("Send response and seq."), code="invalid")
+        saved = delivery.plain_save(db.session, now, attempt_id, position, body["response"],
+                                    body["seq"], login_token(), ip, user_agent)
     except DomainError:
-        db.session.commit()  # keeps an overdue attempt's close; the save itself wrote nothing
+        # Nobody but a logged-in candidate learns what was wrong with the request.
+        check_roles(save.allowed_roles)
         raise
-    return ok(body)
+    if saved is None:
+        check_roles(save.allowed_roles)
+        try:
+            saved = delivery.save_response(db.session, now, attempt_id, current_user.id,
+                                           position, body["response"], body["seq"],
+                                           current_user.login_token, ip=ip,
+                                           user_agent=user_agent)
+        except DomainError:
+            db.session.commit()  # keeps an overdue attempt's close; the save wrote nothing
+            raise
+    db.session.commit()
+    return ok({"position": saved.position, "seq": saved.seq, "saved_at": iso(saved.saved_at),
+               "server_time": iso(now), "deadline": iso(saved.deadline)})
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])

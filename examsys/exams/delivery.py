@@ -8,14 +8,16 @@ import hmac
 import ipaddress
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank.models import QuestionVersion
 from examsys.bank.types import ResponseError, get_type
 from examsys.certs import services as certs
@@ -29,6 +31,7 @@ from examsys.exams.models import (
     Attempt,
     AttemptItem,
     AttemptState,
+    Blueprint,
     Enrollment,
     ExamSession,
     ReleasePolicy,
@@ -96,14 +99,18 @@ def lock_attempt(session, attempt_id: int, candidate_id: int | None = None) -> A
 
 def check_network(es: ExamSession, ip: str | None) -> None:
     """Refuse a request from outside the session's exam-centre networks, if it has any."""
-    if not es.allowed_networks:
+    check_networks(es.allowed_networks, ip)
+
+
+def check_networks(allowed: list | None, ip: str | None) -> None:
+    if not allowed:
         return
     try:
         address = ipaddress.ip_address(ip or "")
     except ValueError:
         address = None
     if address is None or not any(address in ipaddress.ip_network(net, strict=False)
-                                  for net in es.allowed_networks):
+                                  for net in allowed):
         raise Forbidden(_("This exam can only be taken from the exam centre's network."),
                         code="outside_network")
 
@@ -246,15 +253,131 @@ def advance(attempt: Attempt, position: int) -> None:
     attempt.current_position = position
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What a save answers with: the item, the sequence number kept, and the clock."""
+
+    position: int
+    seq: int
+    saved_at: datetime
+    deadline: datetime
+
+
+_A, _S, _B = Attempt.__table__, ExamSession.__table__, Blueprint.__table__
+_I, _V, _E = AttemptItem.__table__, QuestionVersion.__table__, ResponseEvent.__table__
+_L, _U = LoginSession.__table__, User.__table__
+# Everything an autosave checks, in one round trip that also takes the row locks (SQLite's
+# BEGIN IMMEDIATE already serialises): the login named by the cookie, its user, the
+# attempt, its session and item. The item is locked too, not only the attempt: a save
+# that waited for another's lock must see the item's last_seq as that one left it, and
+# PostgreSQL re-reads a row after the wait only for the rows the statement locks.
+_SAVE_TARGET = (
+    select(_A.c.candidate_id, _A.c.state, _A.c.deadline, _A.c.device_session_id,
+           _A.c.last_ip, _A.c.last_user_agent, _A.c.current_position, _S.c.grace_seconds,
+           _S.c.allowed_networks, _B.c.sequential, _I.c.id.label("item_id"), _I.c.last_seq,
+           _I.c.option_order, _V.c.type, _V.c.payload, _U.c.role, _U.c.active,
+           _L.c.ended_at.label("login_ended_at"))
+    .join(_S, _S.c.id == _A.c.session_id).join(_B, _B.c.id == _S.c.blueprint_id)
+    .join(_I, _I.c.attempt_id == _A.c.id).join(_V, _V.c.id == _I.c.question_version_id)
+    .join(_L, _L.c.user_id == _A.c.candidate_id).join(_U, _U.c.id == _L.c.user_id)
+    .where(_A.c.id == bindparam("attempt_id"), _I.c.position == bindparam("position"),
+           _L.c.id == bindparam("token"))
+    .with_for_update(of=[_A, _I]))
+_APPEND_EVENT = insert(_E).values(
+    attempt_item_id=bindparam("item_id"), seq=bindparam("seq"),
+    response=bindparam("response", type_=_E.c.response.type), saved_at=bindparam("now"),
+    login_session_id=bindparam("token"))
+_KEEP_LATEST = update(_I).where(_I.c.id == bindparam("item_id")).values(
+    response=bindparam("response", type_=_I.c.response.type), last_seq=bindparam("seq"),
+    saved_at=bindparam("now"))
+# PostgreSQL does both writes in one statement (a data-modifying WITH runs to completion
+# whether or not the main statement reads it).
+_APPEND_AND_KEEP = _KEEP_LATEST.add_cte(_APPEND_EVENT.returning(_E.c.id).cte("appended"))
+
+
+def check_seq(seq) -> None:
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < MAX_SEQ:
+        raise Invalid(_("seq must be a positive whole number."), code="invalid_seq")
+
+
+def plain_save(session, now: datetime, attempt_id: int, position: int, response, seq,
+               login_token: str | None, ip: str | None = None,
+               user_agent: str | None = None) -> Saved | None:
+    """The usual autosave, in one locking read and one write, with the login checked in
+    the same read (the caller's role check is ``proven_by_view``).
+
+    Saves when the cookie's login session is live and belongs to an active candidate who
+    owns the attempt, and ``save_response`` would do nothing but append the save (see
+    ``_plain``). Else returns None, having written nothing: the caller then checks the
+    login as every view does and calls ``save_response``, where each rule lives and
+    gives its own answer.
+    """
+    check_seq(seq)
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise Invalid(_("position must be a whole number."), code="invalid_position")
+    if not login_token:
+        return None
+    row = session.execute(_SAVE_TARGET, {"attempt_id": attempt_id, "position": position,
+                                         "token": login_token}).first()
+    user_agent = (user_agent or "")[:300] or None
+    if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
+        return None
+    check_networks(row.allowed_networks, ip)
+    canonical = parse_response(row.type, row.payload, row.option_order, response)
+    values = {"item_id": row.item_id, "seq": seq, "response": canonical, "now": now,
+              "token": login_token}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_APPEND_AND_KEEP, values)
+    else:
+        session.execute(_APPEND_EVENT, values)
+        session.execute(_KEEP_LATEST, values)
+    # The update went round the ORM: a copy of the item loaded earlier in this
+    # transaction must not answer with the old response.
+    if (loaded := session.identity_map.get(session.identity_key(AttemptItem, row.item_id))):
+        session.expire(loaded)
+    return Saved(position, seq, now, row.deadline)
+
+
+def _plain(row, now: datetime, login_token: str, ip: str | None, user_agent: str | None,
+           position: int, seq: int) -> bool:
+    """A live login of an active candidate (the attempt's own, by the join), and nothing
+    for ``save_response`` to do but append: the attempt open and in time, held by this
+    login, the same address and browser as before, a newer seq, no sequential step."""
+    return (row.login_ended_at is None and row.active and row.role == Role.CANDIDATE
+            and row.state == AttemptState.IN_PROGRESS
+            and now <= row.deadline + timedelta(seconds=row.grace_seconds)
+            and row.device_session_id in (None, login_token)
+            and (not ip or ip == row.last_ip)
+            and (not user_agent or user_agent == row.last_user_agent)
+            and (not row.sequential or position == row.current_position)
+            and seq > row.last_seq)
+
+
 def save_response(session, now: datetime, attempt_id: int, candidate_id: int, position: int,
                   response, seq, login_session_id: str | None = None, *, ip: str | None = None,
-                  user_agent: str | None = None) -> AttemptItem:
+                  user_agent: str | None = None) -> Saved:
     """Append a save if the attempt is open, the deadline (plus grace) not passed, the
     request comes from the attempt's active device, the item is reachable (sequential
     navigation) and ``seq`` newer than the item's last save. Otherwise raise, having
     written nothing (except closing an overdue attempt, which the caller must commit)."""
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < MAX_SEQ:
-        raise Invalid(_("seq must be a positive whole number."), code="invalid_seq")
+    check_seq(seq)
+    item = _save_checked(session, now, attempt_id, candidate_id, position, response, seq,
+                         login_session_id, ip, (user_agent or "")[:300] or None)
+    return Saved(item.position, item.last_seq, item.saved_at, item.attempt.deadline)
+
+
+def parse_response(qtype: str, payload: dict, option_order, response):
+    """The canonical form of a candidate's answer, or Invalid saying why it does not fit."""
+    try:
+        return get_type(qtype).parse(payload, option_order, response)
+    except ResponseError as exc:
+        raise Invalid(_("This answer does not fit the question: %(why)s", why=str(exc)),
+                      code="invalid_response") from None
+
+
+def _save_checked(session, now: datetime, attempt_id: int, candidate_id: int, position: int,
+                  response, seq: int, login_session_id: str | None, ip: str | None,
+                  user_agent: str | None) -> AttemptItem:
     attempt = open_for_write(session, now, attempt_id, candidate_id, login_session_id, ip,
                              user_agent)
     item = item_at(session, attempt, position)
@@ -262,12 +385,8 @@ def save_response(session, now: datetime, attempt_id: int, candidate_id: int, po
     if seq <= item.last_seq:
         raise Conflict(_("A newer answer to this item is already saved."), code="stale_seq",
                        details={"last_seq": item.last_seq})
-    try:
-        canonical = get_type(item.version.type).parse(item.version.payload, item.option_order,
-                                                      response)
-    except ResponseError as exc:
-        raise Invalid(_("This answer does not fit the question: %(why)s", why=str(exc)),
-                      code="invalid_response") from None
+    canonical = parse_response(item.version.type, item.version.payload, item.option_order,
+                               response)
     session.add(ResponseEvent(attempt_item_id=item.id, seq=seq, response=canonical,
                               saved_at=now, login_session_id=login_session_id))
     item.response, item.last_seq, item.saved_at = canonical, seq, now

@@ -1,0 +1,219 @@
+"""Autosave's two paths: the plain one (one locking read that also checks the login, one
+write) and the checked one, where every rule lives. The plain path must write exactly what
+the checked path writes, and hand every case it does not cover to the checked path having
+written nothing."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from examsys.accounts.services import end_login_session, open_login_session
+from examsys.core.clock import utcnow
+from examsys.exams import delivery
+from examsys.exams.models import Attempt, AttemptItem, AttemptState, ResponseEvent
+from examsys.extensions import db
+
+from .conftest import Api
+from .exam_support import correct_response, enroll, make_session, set_blueprint_options
+
+IP, UA = "10.1.2.3", "Exam browser"
+
+
+@pytest.fixture
+def sitting(app, enrolled, candidate):
+    """A running attempt opened from one login, address and browser."""
+    login = open_login_session(db.session, utcnow(), candidate, IP, UA)
+    db.session.commit()
+    attempt, _ = delivery.start_or_resume(db.session, utcnow(), enrolled.id, candidate.id,
+                                          ip=IP, user_agent=UA, login_session_id=login.id)
+    db.session.commit()
+    return attempt.id, login.id
+
+
+def item(attempt_id: int, position: int) -> AttemptItem:
+    return db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id,
+                                                       AttemptItem.position == position))
+
+
+def events() -> int:
+    return db.session.scalar(select(func.count(ResponseEvent.id)))
+
+
+def plain(attempt_id, token, position=1, seq=1, response=None, *, now=None, ip=IP, ua=UA):
+    return delivery.plain_save(db.session, now or utcnow(), attempt_id, position, response,
+                               seq, token, ip, ua)
+
+
+def stored(attempt_id: int, position: int) -> tuple:
+    db.session.expire_all()
+    it = item(attempt_id, position)
+    event = db.session.scalar(select(ResponseEvent).where(ResponseEvent.attempt_item_id == it.id)
+                              .order_by(ResponseEvent.id.desc()).limit(1))
+    return (it.response, it.last_seq, it.saved_at, event.seq, event.response, event.saved_at,
+            event.login_session_id)
+
+
+def test_plain_path_writes_what_the_checked_path_writes(app, sitting, candidate):
+    attempt_id, token = sitting
+    now = utcnow()
+    answers = {p: correct_response(item(attempt_id, p)) for p in (1, 2)}
+    saved = plain(attempt_id, token, 1, 5, answers[1], now=now)
+    checked = delivery.save_response(db.session, now, attempt_id, candidate.id, 2, answers[2],
+                                     5, token, ip=IP, user_agent=UA)
+    db.session.commit()
+    assert saved == delivery.Saved(1, 5, now, checked.deadline)
+    assert checked == delivery.Saved(2, 5, now, checked.deadline)
+    first, second = stored(attempt_id, 1), stored(attempt_id, 2)
+    assert first[1:4] == second[1:4] == (5, now, 5)
+    assert first[6] == second[6] == token
+    # Both canonicalised the same way (the stored answer equals the type's parse of it).
+    assert first[0] == first[4] and second[0] == second[4]
+
+
+def test_plain_path_refreshes_an_item_already_loaded_in_the_transaction(app, sitting):
+    attempt_id, token = sitting
+    loaded = item(attempt_id, 1)
+    assert loaded.last_seq == 0
+    answer = correct_response(loaded)
+    assert plain(attempt_id, token, 1, 1, answer) is not None
+    assert loaded.last_seq == 1 and loaded.response is not None
+
+
+def ended_login(attempt_id, token, candidate):
+    end_login_session(db.session, utcnow(), token)
+    db.session.commit()
+
+
+def inactive_user(attempt_id, token, candidate):
+    candidate.active = False
+    db.session.commit()
+
+
+def closed_attempt(attempt_id, token, candidate):
+    delivery.submit(db.session, utcnow(), attempt_id, candidate.id)
+    db.session.commit()
+
+
+def other_device(attempt_id, token, candidate):
+    db.session.get(Attempt, attempt_id).device_session_id = "another-login"
+    db.session.commit()
+
+
+CASES = {
+    "no cookie": ({"token": None}, None),
+    "unknown login": ({"token": "no-such-login"}, None),
+    "ended login": ({}, ended_login),
+    "inactive user": ({}, inactive_user),
+    "closed attempt": ({}, closed_attempt),
+    "another device holds it": ({}, other_device),
+    "past deadline and grace": ({"later": timedelta(hours=5)}, None),
+    "new address": ({"ip": "10.9.9.9"}, None),
+    "new browser": ({"ua": "Another browser"}, None),
+    "stale seq": ({"seq": 0}, None),  # after a first save with seq 1, below
+    "no such item": ({"position": 999}, None),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_other_case_goes_to_the_checked_path_having_written_nothing(app, sitting,
+                                                                        candidate, case):
+    attempt_id, token = sitting
+    assert plain(attempt_id, token, 2, 1, None) is not None  # a first save, plainly
+    db.session.commit()
+    change, prepare = CASES[case]
+    if prepare:
+        prepare(attempt_id, token, candidate)
+    before = events()
+    result = plain(attempt_id, change.get("token", token), change.get("position", 2),
+                   change.get("seq", 2) or 1, None,
+                   now=utcnow() + change.get("later", timedelta()),
+                   ip=change.get("ip", IP), ua=change.get("ua", UA))
+    assert result is None
+    assert events() == before
+    assert item(attempt_id, 2).last_seq == 1
+
+
+def test_another_candidates_attempt_is_not_saved_plainly(app, sitting, other_candidate):
+    attempt_id, _token = sitting
+    theirs = open_login_session(db.session, utcnow(), other_candidate, IP, UA)
+    db.session.commit()
+    assert plain(attempt_id, theirs.id) is None
+    assert events() == 0
+
+
+def test_an_examiners_login_is_not_saved_plainly(app, sitting, examiner):
+    attempt_id, _token = sitting
+    theirs = open_login_session(db.session, utcnow(), examiner, IP, UA)
+    db.session.commit()
+    assert plain(attempt_id, theirs.id) is None
+
+
+def test_sequential_step_forward_goes_to_the_checked_path(app, bank, examiner, candidate):
+    from examsys.exams.models import Certification
+
+    set_blueprint_options(db.session.scalar(select(Certification).where(
+        Certification.code == "TEST-CERT")), sequential=True)
+    es = make_session(examiner)
+    enroll(es, candidate)
+    login = open_login_session(db.session, utcnow(), candidate, IP, UA)
+    db.session.commit()
+    attempt, _ = delivery.start_or_resume(db.session, utcnow(), es.id, candidate.id, ip=IP,
+                                          user_agent=UA, login_session_id=login.id)
+    db.session.commit()
+    assert plain(attempt.id, login.id, 1, 1) is not None  # the current item
+    assert plain(attempt.id, login.id, 2, 2) is None  # moving on: checked (and recorded)
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 2, None, 2,
+                           login.id, ip=IP, user_agent=UA)
+    db.session.commit()
+    assert db.session.get(Attempt, attempt.id).current_position == 2
+    assert plain(attempt.id, login.id, 2, 3) is not None
+
+
+def test_api_after_logout_answers_401_and_saves_nothing(app, enrolled, candidate):
+    api = Api(app.test_client())
+    api.login(candidate.email)
+    attempt_id = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
+        .get_json()["attempt_id"]
+    assert api.put(f"/api/v1/attempts/{attempt_id}/items/1",
+                   json={"response": None, "seq": 1}).status_code == 200
+    cookie = api.client.get_cookie("examsys_session", domain="exams.test").value
+    csrf = api.token
+    api.post("/api/v1/auth/logout")
+    # The old cookie, replayed: the login it names has ended.
+    replay = Api(app.test_client())
+    replay.client.set_cookie("examsys_session", cookie, domain="exams.test")
+    replay.token = csrf
+    response = replay.put(f"/api/v1/attempts/{attempt_id}/items/1",
+                          json={"response": None, "seq": 2})
+    assert response.status_code == 401
+    assert events() == 1
+
+
+def test_api_save_is_the_plain_path_for_a_running_attempt(app, enrolled, candidate):
+    """Two statements inside the transaction: the locking read and the write."""
+    from sqlalchemy import event
+
+    api = Api(app.test_client())
+    api.login(candidate.email)
+    attempt_id = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
+        .get_json()["attempt_id"]
+    api.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": None, "seq": 1})
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "PRAGMA", "SELECT 1")):
+            statements.append(statement.split()[0])
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = api.put(f"/api/v1/attempts/{attempt_id}/items/1",
+                           json={"response": None, "seq": 2})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    expected = ["SELECT", "WITH"] if engine.dialect.name == "postgresql" \
+        else ["SELECT", "INSERT", "UPDATE"]
+    assert statements == expected
+    assert db.session.get(Attempt, attempt_id).state == AttemptState.IN_PROGRESS
