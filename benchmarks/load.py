@@ -195,11 +195,13 @@ async def paced(rec: Recorder, seconds: float, actors, interval: float, action) 
         while due < end:
             delay = due - rec.now()
             if delay > 0:
-                await asyncio.sleep(delay)
-            if rec.now() >= end:
+                await asyncio.sleep(delay)  # waking a moment late is the client's doing
+            elif rec.now() >= end:
+                # The previous answer came back after this call fell due and the phase
+                # ended: the server was behind.
                 behind += 1
-            else:
-                await action(actor, due)
+                break
+            await action(actor, due)
             due += interval * random.uniform(0.8, 1.2)
 
     await asyncio.gather(*(run(a) for a in actors))

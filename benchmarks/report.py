@@ -20,15 +20,25 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def summarise(samples: list[Sample]) -> dict[str, dict]:
-    """Throughput over the operation's own span, latency percentiles (ms), errors."""
+def summarise(samples: list[Sample], slots: list[dict] = ()) -> dict[str, dict]:
+    """Throughput, latency percentiles (ms) and errors per operation.
+
+    A closed-loop operation measured in ``slots`` (interleaved rounds) counts the seconds
+    of its own slots; any other over its span from first request to last answer. Ratios
+    to a ceiling pool every round of both; each round's own ratio is kept beside them.
+    """
     by_op: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_op[s.op].append(s)
+    slot_seconds: dict[str, float] = defaultdict(float)
+    for sl in slots:
+        slot_seconds[sl["op"]] += sl["end"] - sl["start"]
     out = {}
     for op, rows in by_op.items():
         first = min(r.at for r in rows)
         last = max(r.at + r.latency for r in rows)
+        if op in slot_seconds:
+            first, last = 0.0, slot_seconds[op]
         latencies = sorted(r.latency * 1000 for r in rows)
         errors = sum(r.status not in OK for r in rows)
         statuses: dict[str, int] = defaultdict(int)
@@ -46,7 +56,24 @@ def summarise(samples: list[Sample]) -> dict[str, dict]:
         stats["ceiling"] = CEILING_OF.get(op)
         stats["ratio"] = (round(stats["throughput"] / ceiling["throughput"], 3)
                           if ceiling and ceiling["throughput"] and op != CEILING_OF[op] else None)
+        if stats["ratio"] is not None and op in slot_seconds:
+            stats["round_ratios"] = _round_ratios(by_op[op], by_op[CEILING_OF[op]], op,
+                                                  CEILING_OF[op], slots)
     return out
+
+
+def _round_ratios(rows, ceiling_rows, op: str, ceiling: str, slots) -> list[float]:
+    def rate(samples, sl):
+        n = sum(sl["start"] <= s.at < sl["end"] for s in samples)
+        return n / (sl["end"] - sl["start"])
+
+    ratios = []
+    for mine in (sl for sl in slots if sl["op"] == op):
+        theirs = next((sl for sl in slots if sl["op"] == ceiling
+                       and sl["round"] == mine["round"]), None)
+        if theirs is not None and rate(ceiling_rows, theirs):
+            ratios.append(round(rate(rows, mine) / rate(ceiling_rows, theirs), 3))
+    return ratios
 
 
 def goals(ops: dict[str, dict], saves: dict, candidates: int) -> list[dict]:
@@ -84,6 +111,8 @@ def table(backend: str, ops: dict[str, dict], order: list[str]) -> str:
     for op in [o for o in order if o in ops] + sorted(set(ops) - set(order)):
         s = ops[op]
         ratio = f"{s['ratio']:.0%} of {s['ceiling']}" if s["ratio"] is not None else ""
+        if s.get("round_ratios"):
+            ratio += " (rounds: " + ", ".join(f"{r:.0%}" for r in s["round_ratios"]) + ")"
         lines.append(f"{op:<14}{s['count']:>7}{s['throughput']:>9.1f}{s['p50_ms']:>9.1f}"
                      f"{s['p95_ms']:>9.1f}{s['p99_ms']:>9.1f}{s['errors']:>8}  {ratio}")
     return "\n".join(lines)

@@ -47,8 +47,13 @@ def parse_args(argv=None):
                    help="candidates logging in with the production scrypt cost (login storm)")
     p.add_argument("--concurrency", type=int, default=32,
                    help="connections of the closed-loop phases (ceilings, storms)")
-    p.add_argument("--seconds", type=float, default=4.0, help="length of each closed-loop phase")
-    p.add_argument("--exam-seconds", type=float, default=15.0,
+    p.add_argument("--seconds", type=float, default=1.2,
+                   help="length of each closed-loop slot (ceilings and saturations)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of interleaved ceiling and saturation slots (a ratio compares "
+                        "slots measured seconds apart, so that drift in the machine's speed "
+                        "hits both sides alike)")
+    p.add_argument("--exam-seconds", type=float, default=12.0,
                    help="length of the exam-day phase (paced autosaves + verifications)")
     p.add_argument("--autosave-interval", type=float, default=3.0,
                    help="seconds between one candidate's autosaves")
@@ -177,7 +182,7 @@ def stop_server(proc) -> None:
 
 # -- the exam day ------------------------------------------------------------------------
 
-async def exam_day(base: str, world: seed.World, args, phases: list,
+async def exam_day(base: str, world: seed.World, args, phases: list, slots: list,
                    unsent: dict) -> tuple[list, list]:
     rec = load.Recorder()
     client = load.Client(base, rec, connections=max(args.concurrency, 64))
@@ -191,13 +196,13 @@ async def exam_day(base: str, world: seed.World, args, phases: list,
     def phase(name):
         phases.append({"phase": name, "start": round(rec.now(), 3)})
 
+    async def slot(op, action, round_no, actors=None):
+        start = rec.now()
+        await load.saturate(D, C, action, actors=actors)
+        slots.append({"op": op, "round": round_no, "start": start, "end": rec.now()})
+
     try:
         await load.each(range(200), 8, lambda _i: client.call("warmup", "GET", "/bench/bare"))
-        for op, method, path in (("bare", "GET", "/bench/bare"), ("read", "GET", "/bench/read"),
-                                 ("insert", "POST", "/bench/insert")):
-            phase(op)
-            await load.saturate(D, C, lambda _i, m=method, p=path, o=op: client.call(o, m, p))
-
         phase("login storm (production scrypt)")
         slow = cands[:world.slow_logins]
         await load.each(slow, len(slow) or 1, lambda c: client.login(c, seed.PASSWORD, "login"))
@@ -222,10 +227,14 @@ async def exam_day(base: str, world: seed.World, args, phases: list,
                        lambda _e, due: client.verify(secrets.choice(tokens), "verify", due)))
         unsent.update(autosave=behind[0], verify=behind[1])
 
-        phase("autosave saturation")
-        await load.saturate(D, C, lambda c: save(c, "autosave_max"), actors=sitting)
-        phase("verification saturation")
-        await load.saturate(D, C, lambda i: client.verify(tokens[i % len(tokens)], "verify_max"))
+        phase("ceilings and saturations, interleaved")
+        for r in range(1, args.rounds + 1):
+            await slot("bare", lambda _i: client.call("bare", "GET", "/bench/bare"), r)
+            await slot("read", lambda _i: client.call("read", "GET", "/bench/read"), r)
+            await slot("verify_max",
+                       lambda i: client.verify(tokens[i % len(tokens)], "verify_max"), r)
+            await slot("insert", lambda _i: client.call("insert", "POST", "/bench/insert"), r)
+            await slot("autosave_max", lambda c: save(c, "autosave_max"), r, actors=sitting)
 
         phase("submit, one at a time")
         await load.each(sitting[:args.serial], 1, lambda c: client.submit(c, "submit_serial"))
@@ -249,19 +258,21 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
     log = RESULTS / f"gunicorn-{backend}-{stamp}.log"
     proc = start_server(url, args, world, secret, port, log)
     phases: list = []
+    slots: list = []
     unsent: dict = {}
     try:
         samples, cands = asyncio.run(exam_day(f"http://127.0.0.1:{port}", world, args, phases,
-                                              unsent))
+                                              slots, unsent))
     finally:
         stop_server(proc)
     saves = lost_saves(url, cands, secret)
-    ops = report.summarise(samples)
+    ops = report.summarise(samples, slots)
     for op, count in unsent.items():
         if op in ops:
             # Due at the exam-day pace but never sent: the server had fallen behind.
             ops[op]["unsent_behind"] = count
     result = {"backend": backend, "database": url, "setup": timings, "phases": phases,
+              "slots": slots,
               "operations": ops, "saves": saves,
               "goals": report.goals(ops, saves, args.candidates),
               "seconds": round(time.perf_counter() - t0, 1), "server_log": str(log)}

@@ -214,6 +214,6 @@ def test_api_save_is_the_plain_path_for_a_running_attempt(app, enrolled, candida
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     expected = ["SELECT", "WITH"] if engine.dialect.name == "postgresql" \
-        else ["SELECT", "INSERT", "UPDATE"]
+        else ["SELECT", "UPDATE", "INSERT"]
     assert statements == expected
     assert db.session.get(Attempt, attempt_id).state == AttemptState.IN_PROGRESS

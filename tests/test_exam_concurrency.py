@@ -75,5 +75,7 @@ def test_two_tabs_saving_one_item_200_times_leave_the_newest_answer(app, enrolle
     assert item.response == float(max(accepted))
     seqs = db.session.scalars(select(ResponseEvent.seq).where(
         ResponseEvent.attempt_item_id == item.id).order_by(ResponseEvent.id)).all()
+    # Every acknowledged save is in the log (none acknowledged and then lost).
+    assert sorted(set(accepted) - set(seqs)) == []
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)) == len(accepted)
     assert None not in db.session.scalars(select(ResponseEvent.response)).all()

@@ -12,3 +12,16 @@ def test_migrations_match_the_models(app):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_attempt_items_keep_room_for_autosave_updates_on_postgresql(app):
+    """Autosave rewrites attempt_item rows all exam long: on PostgreSQL their pages keep
+    30 % free so that the new version stays on its page (see migration 0006)."""
+    if db.engine.dialect.name != "postgresql":
+        assert db.metadata.tables["attempt_item"].dialect_options["postgresql"]["with"] == \
+            {"fillfactor": 70}
+        return
+    with db.engine.connect() as connection:
+        options = connection.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'attempt_item'").scalar()
+    assert "fillfactor=70" in options

@@ -8,11 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from examsys.certs import services
-from examsys.certs.models import Certificate
+from examsys.certs import public, services
 from examsys.core.errors import DomainError, Invalid
 from examsys.core.i18n import _
 
@@ -117,9 +114,7 @@ def parse_json(items) -> list[Row]:
 def verify(session, now: datetime, rows: list[Row]) -> list[Row]:
     """Answer every well-formed row; certificates come from one query, whatever the count."""
     serials = {services.normalise_serial(r.serial) for r in rows if not r.problem and r.serial}
-    found = {c.serial: c for c in session.scalars(
-        select(Certificate).where(Certificate.serial.in_(serials))
-        .options(selectinload(Certificate.superseded_by)))} if serials else {}
+    found = public.by_serials(session, serials)
     for row in rows:
         if row.problem:
             continue

@@ -9,8 +9,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from examsys.accounts.services import normalise_name
-from examsys.certs import identity
+from examsys.certs import identity, public
 from examsys.certs.models import ACTIVE, SUPERSEDED, Certificate, CertificateEvent
+from examsys.certs.public import PublicCertificate
 from examsys.core import audit
 
 # Crockford's base32: no I, L, O or U, so serials survive being read aloud or retyped.
@@ -122,10 +123,10 @@ class Verification:
     # valid | suspended | revoked | superseded | expired | invalid | not_found
     status: str
     reason: str  # why, in one machine-readable word
-    certificate: Certificate | None = None
+    certificate: PublicCertificate | None = None
 
 
-def verdict(cert: Certificate | None, now: datetime) -> Verification:
+def verdict(cert: PublicCertificate | None, now: datetime) -> Verification:
     if cert is None:
         return Verification("not_found", "unknown_serial")
     status = cert.status(now)
@@ -138,22 +139,22 @@ def verify_token(session, now: datetime, token: str) -> Verification:
         serial = data["s"]
     except (BadSignature, KeyError, TypeError):
         return Verification("invalid", "bad_signature")
-    return verdict(by_serial(session, serial) if isinstance(serial, str) else None, now)
+    return verdict(public.by_serial(session, serial) if isinstance(serial, str) else None, now)
 
 
-def name_matches(cert: Certificate, name: str) -> bool:
+def name_matches(cert: PublicCertificate, name: str) -> bool:
     typed = normalise_name(name)
     return bool(typed) and typed in {normalise_name(n) for n in
                                      (cert.holder_name, cert.holder_name_en) if n}
 
 
 def verify_serial(session, now: datetime, serial: str, name: str,
-                  certificate: Certificate | None = None) -> Verification:
+                  certificate: PublicCertificate | None = None) -> Verification:
     """Serial + the holder's name (Chinese or English, as printed) → the certificate's status.
 
     ``certificate`` lets a bulk check pass the row it already loaded for this serial.
     """
-    cert = certificate or by_serial(session, normalise_serial(serial))
+    cert = certificate or public.by_serial(session, normalise_serial(serial))
     if cert is None:
         return Verification("not_found", "unknown_serial")
     if not name_matches(cert, name):

@@ -22,21 +22,45 @@ class DrawnItem:
     option_order: list[str] | None
 
 
-def _pool(session, section: dict) -> list[int]:
-    """Ids of the current versions of active questions a section may draw, in id order.
+def _in_topics(path: str, topics: list[str]) -> bool:
+    return any(path == t or path.startswith(t + "/") for t in topics)
 
-    Only the section's question types: human-marked ones only where it names them.
+
+def _pools(session, sections: list[dict]) -> list[list[tuple[int, int]]]:
+    """For each section, the (question id, current version id) of the active questions it
+    may draw, in id order: one query for the whole blueprint, each section's filter
+    applied here (a scan per section made PostgreSQL read the bank once per section).
+
+    Only a section's question types: human-marked ones only where it names them.
     """
-    topic_match = or_(*[or_(Topic.path == t, Topic.path.startswith(t + "/"))
-                        for t in section["topics"]])
-    levels = select(QuestionLevel.question_id).where(QuestionLevel.level.in_(section["levels"]))
+    qc, tc, lc = Question.__table__.c, Topic.__table__.c, QuestionLevel.__table__.c
+    topics = {p for s in sections for p in s["topics"]}
+    # Plain columns, not ORM attributes: thousands of rows, read as tuples.
     rows = session.execute(
-        select(Question.id, Question.current_version_id)
-        .join(Topic, Question.topic_id == Topic.id)
-        .where(Question.status == Status.ACTIVE, topic_match, Question.id.in_(levels),
-               Question.type.in_(section_types(section)))
-        .order_by(Question.id))
-    return [(qid, vid) for qid, vid in rows]
+        select(qc.id, qc.current_version_id, qc.type, tc.path, lc.level)
+        .join_from(Question.__table__, Topic.__table__, qc.topic_id == tc.id)
+        .join(QuestionLevel.__table__, lc.question_id == qc.id)
+        .where(qc.status == Status.ACTIVE,
+               or_(*[or_(tc.path == p, tc.path.startswith(p + "/")) for p in topics]),
+               lc.level.in_({v for s in sections for v in s["levels"]}),
+               qc.type.in_({k for s in sections for k in section_types(s)}))
+        .order_by(qc.id))
+    wants = [(frozenset(section_types(s)), frozenset(s["levels"])) for s in sections]
+    by_path: dict[str, list[int]] = {}
+    pools: list[list[tuple[int, int]]] = [[] for _ in sections]
+    last: list[int | None] = [None] * len(sections)
+    for qid, vid, qtype, path, level in rows:
+        matching = by_path.get(path)
+        if matching is None:
+            matching = by_path[path] = [i for i, s in enumerate(sections)
+                                        if _in_topics(path, s["topics"])]
+        for i in matching:
+            types, levels = wants[i]
+            # One row per level of a question: take it once.
+            if last[i] != qid and qtype in types and level in levels:
+                pools[i].append((qid, vid))
+                last[i] = qid
+    return pools
 
 
 def draw_form(session, blueprint: Blueprint, seed: int,
@@ -45,13 +69,15 @@ def draw_form(session, blueprint: Blueprint, seed: int,
 
     Questions in ``avoid`` (seen in the candidate's last attempt) are left out where the
     section's pool is large enough without them, else as few as needed are drawn again.
-    The same seed, bank and ``avoid`` give the same form; queries are one per section plus one.
+    The same seed, bank and ``avoid`` give the same form; two queries, whatever the
+    number of sections.
     """
     rng = random.Random(seed)
     taken: set[int] = set()
     picks: list[tuple[dict, int]] = []
-    for section in blueprint.sections:
-        pool = [(q, v) for q, v in _pool(session, section) if q not in taken]
+    for section, candidates in zip(blueprint.sections, _pools(session, blueprint.sections),
+                                   strict=True):
+        pool = [(q, v) for q, v in candidates if q not in taken]
         if len(pool) < section["count"]:
             raise Conflict(_("The question bank cannot fill the section %(section)s of this "
                              "exam: it needs %(count)d active items and has %(found)d.",

@@ -266,11 +266,9 @@ class Saved:
 _A, _S, _B = Attempt.__table__, ExamSession.__table__, Blueprint.__table__
 _I, _V, _E = AttemptItem.__table__, QuestionVersion.__table__, ResponseEvent.__table__
 _L, _U = LoginSession.__table__, User.__table__
-# Everything an autosave checks, in one round trip that also takes the row locks (SQLite's
-# BEGIN IMMEDIATE already serialises): the login named by the cookie, its user, the
-# attempt, its session and item. The item is locked too, not only the attempt: a save
-# that waited for another's lock must see the item's last_seq as that one left it, and
-# PostgreSQL re-reads a row after the wait only for the rows the statement locks.
+# Everything an autosave checks, in one round trip that also takes the attempt's row lock
+# (FOR UPDATE OF attempt on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises):
+# the login named by the cookie, its user, the attempt, its session and item.
 _SAVE_TARGET = (
     select(_A.c.candidate_id, _A.c.state, _A.c.deadline, _A.c.device_session_id,
            _A.c.last_ip, _A.c.last_user_agent, _A.c.current_position, _S.c.grace_seconds,
@@ -282,17 +280,28 @@ _SAVE_TARGET = (
     .join(_L, _L.c.user_id == _A.c.candidate_id).join(_U, _U.c.id == _L.c.user_id)
     .where(_A.c.id == bindparam("attempt_id"), _I.c.position == bindparam("position"),
            _L.c.id == bindparam("token"))
-    .with_for_update(of=[_A, _I]))
+    .with_for_update(of=_A))
+# The item keeps the newest save only if it is newer than the one it holds: the test is
+# made by the write itself, on the row as it is now. (A save that waited for another's
+# lock on the attempt read the item before that one committed: PostgreSQL re-reads after
+# the wait only the rows a statement locks.)
+_KEEP_LATEST = update(_I).where(_I.c.id == bindparam("item_id"),
+                                _I.c.last_seq < bindparam("seq")).values(
+    response=bindparam("response", type_=_I.c.response.type), last_seq=bindparam("seq"),
+    saved_at=bindparam("now"))
 _APPEND_EVENT = insert(_E).values(
     attempt_item_id=bindparam("item_id"), seq=bindparam("seq"),
     response=bindparam("response", type_=_E.c.response.type), saved_at=bindparam("now"),
     login_session_id=bindparam("token"))
-_KEEP_LATEST = update(_I).where(_I.c.id == bindparam("item_id")).values(
-    response=bindparam("response", type_=_I.c.response.type), last_seq=bindparam("seq"),
-    saved_at=bindparam("now"))
-# PostgreSQL does both writes in one statement (a data-modifying WITH runs to completion
-# whether or not the main statement reads it).
-_APPEND_AND_KEEP = _KEEP_LATEST.add_cte(_APPEND_EVENT.returning(_E.c.id).cte("appended"))
+# PostgreSQL does both in one statement: the event is appended only if the item was kept.
+_KEPT = _KEEP_LATEST.returning(_I.c.id).cte("kept")
+_KEEP_AND_APPEND = insert(_E).from_select(
+    ["attempt_item_id", "seq", "response", "saved_at", "login_session_id"],
+    select(_KEPT.c.id, bindparam("seq", type_=_E.c.seq.type),
+           bindparam("response", type_=_E.c.response.type),
+           bindparam("now", type_=_E.c.saved_at.type),
+           bindparam("token", type_=_E.c.login_session_id.type))).add_cte(_KEPT) \
+    .returning(_E.c.id)
 
 
 def check_seq(seq) -> None:
@@ -327,10 +336,12 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     values = {"item_id": row.item_id, "seq": seq, "response": canonical, "now": now,
               "token": login_token}
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_APPEND_AND_KEEP, values)
-    else:
+        # Counted by RETURNING: the driver reports no row count for this statement.
+        kept = session.execute(_KEEP_AND_APPEND, values).first() is not None
+    elif (kept := session.execute(_KEEP_LATEST, values).rowcount):
         session.execute(_APPEND_EVENT, values)
-        session.execute(_KEEP_LATEST, values)
+    if not kept:
+        return None  # a newer save got there first: the checked path answers stale_seq
     # The update went round the ORM: a copy of the item loaded earlier in this
     # transaction must not answer with the old response.
     if (loaded := session.identity_map.get(session.identity_key(AttemptItem, row.item_id))):

@@ -211,7 +211,9 @@ class AttemptItem(db.Model):
     def scoring_version(self) -> QuestionVersion:
         return self.key_version or self.version
 
-    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+    # Free room on each page for the row's new versions: see migration 0006_hot_updates.
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),
+                      {"postgresql_with": {"fillfactor": 70}})
 
 
 class ResponseEvent(db.Model):
