@@ -489,9 +489,15 @@ def test_bundled_question_bank_passes_check_bank(app, runner):
 # --- the web import page -----------------------------------------------------------------
 
 @pytest.fixture
-def staff(app, examiner):
+def owner(app):
+    """An administrator: imports by examiners go to review (test_bank_import_review.py)."""
+    return add_user(Role.ADMIN, "bank-owner@example.com.cn")
+
+
+@pytest.fixture
+def staff(app, owner):
     client = app.test_client()
-    assert login_page(client, examiner.email).status_code == 302
+    assert login_page(client, owner.email).status_code == 302
     return client
 
 
@@ -505,14 +511,14 @@ def upload(client, name: str, content: bytes, dry_run: bool = False):
     return client.post("/bank/import", data=data, content_type="multipart/form-data")
 
 
-def test_web_import_creates_and_reimport_changes_nothing(staff, examiner):
+def test_web_import_creates_and_reimport_changes_nothing(staff, owner):
     first = upload(staff, "mini_bank.yaml", MINI_BANK.read_bytes())
     assert first.status_code == 200
     assert "Imported: 24 new questions, 0 new versions, 0 unchanged." in first.get_data(
         as_text=True)
     counts = snapshot()
     assert counts["question"] == 24 and counts["certification"] == 1
-    assert {v.author_id for v in db.session.scalars(select(QuestionVersion))} == {examiner.id}
+    assert {v.author_id for v in db.session.scalars(select(QuestionVersion))} == {owner.id}
     again = upload(staff, "mini_bank.yaml", MINI_BANK.read_bytes())
     assert again.status_code == 200
     assert "0 new questions, 0 new versions, 24 unchanged." in again.get_data(as_text=True)

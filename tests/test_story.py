@@ -1,5 +1,5 @@
-"""The whole certification story through HTTP: examiner imports and schedules, candidate
-sits and passes, the certificate verifies, tampering fails."""
+"""The whole certification story through HTTP: the administrator loads the bank, an examiner
+schedules, the candidate sits and passes, the certificate verifies, tampering fails."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -18,8 +18,11 @@ def correct_response(item_row: AttemptItem):
 
 
 def test_examiner_to_employer(app, examiner, candidate):
+    # The certification body's administrator loads the reviewed bank (an examiner's
+    # import would send it to review first: test_bank_import_review.py).
+    owner = add_user(Role.ADMIN, "bank-owner@example.com.cn")
     staff = app.test_client()
-    assert login_page(staff, examiner.email).status_code == 302
+    assert login_page(staff, owner.email).status_code == 302
     page = staff.get("/bank/import")
     upload = staff.post("/bank/import", data={
         "csrf_token": csrf_from(page.get_data(as_text=True)),

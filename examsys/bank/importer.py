@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import inspect, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
@@ -29,6 +30,8 @@ class ImportReport:
     created: int = 0
     new_versions: int = 0
     unchanged: int = 0
+    # Marked active in the file, sent for review instead: see ``effective_statuses``.
+    to_review: int = 0
     topics: int = 0
     certifications: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -36,6 +39,16 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def review_notice(report: ImportReport) -> str | None:
+    """What an importer is told when questions it marked active went to review."""
+    if not report.to_review:
+        return None
+    return ngettext("%(num)d question marked active was sent for review: another examiner "
+                    "approves it before it can be drawn into an exam.",
+                    "%(num)d questions marked active were sent for review: another examiner "
+                    "approves them before they can be drawn into an exam.", report.to_review)
 
 
 class ImportFailed(Exception):
@@ -69,12 +82,13 @@ def read_upload(name: str, data: bytes) -> tuple[BankDocument, list[Problem]]:
     return doc, collected.items
 
 
-def check(session, doc: BankDocument, read_problems=()) -> list[Problem]:
+def check(session, doc: BankDocument, read_problems=(), *, publish: bool = True
+          ) -> list[Problem]:
     """Every problem of an import: those found reading its files, broken references and
     duplicates across files and the database, and (when all else is fine) blueprints the
-    bank cannot fill."""
+    bank cannot fill (with the statuses the import will really give, see ``publish``)."""
     problems = list(read_problems) + _cross_check(session, doc)
-    return problems or _check_pools(session, doc)
+    return problems or _check_pools(session, doc, publish)
 
 
 def _cross_check(session, doc: BankDocument) -> list[Problem]:
@@ -113,10 +127,11 @@ def _cross_check(session, doc: BankDocument) -> list[Problem]:
     return problems
 
 
-def _check_pools(session, doc: BankDocument) -> list[Problem]:
+def _check_pools(session, doc: BankDocument, publish: bool) -> list[Problem]:
     """Every section must find POOL_FACTOR × count active items (bank plus this import)."""
     if not doc.certifications:
         return []
+    statuses = effective_statuses(session, doc, publish)
     pool: dict[str, tuple[str, set[str], str]] = {}
     rows = [] if not _has_schema(session) else session.execute(
         select(Question.external_key, Topic.path, QuestionLevel.level, Question.type)
@@ -126,7 +141,7 @@ def _check_pools(session, doc: BankDocument) -> list[Problem]:
     for key, path, level, qtype in rows:
         pool.setdefault(key, (path, set(), qtype))[1].add(level)
     for q in doc.questions:
-        if q.status == Status.ACTIVE:
+        if statuses[q.key] == Status.ACTIVE:
             pool[q.key] = (q.topic, set(q.levels), q.type)
         else:
             pool.pop(q.key, None)
@@ -163,13 +178,59 @@ def in_topics(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r + "/") for r in roots)
 
 
+def effective_statuses(session, doc: BankDocument, publish: bool) -> dict[str, str]:
+    """The status each question of ``doc`` will have once imported.
+
+    ``publish`` (an import by the system: ``examsys import-bank``, ``examsys init``, a
+    deployment) keeps the statuses the files declare. A person's import never publishes:
+    a question marked active whose content is new or changed goes to review instead, for
+    another examiner to approve (four eyes, as for an edit in the bank's pages); one that
+    is already active with the same content stays active.
+    """
+    if publish or not any(q.status == Status.ACTIVE for q in doc.questions):
+        return {q.key: q.status for q in doc.questions}
+    existing = _existing(session, doc)
+    out = {}
+    for rec in doc.questions:
+        question, current = existing.get(rec.key, (None, None))
+        unchanged = (question is not None and question.status == Status.ACTIVE
+                     and current is not None and _content_of(current) == _content(rec))
+        out[rec.key] = Status.REVIEW if rec.status == Status.ACTIVE and not unchanged \
+            else rec.status
+    return out
+
+
+def _content(rec: QuestionRecord) -> dict:
+    return {"type": rec.type, "difficulty": rec.difficulty, "payload": rec.payload,
+            "reference": rec.reference, "tags": rec.tags}
+
+
+def _content_of(version: QuestionVersion) -> dict:
+    return {"type": version.type, "difficulty": version.difficulty,
+            "payload": version.payload, "reference": version.reference, "tags": version.tags}
+
+
+def _existing(session, doc: BankDocument) -> dict[str, tuple[Question, QuestionVersion | None]]:
+    """The questions of ``doc`` already in the bank, each with its current version."""
+    keys = [q.key for q in doc.questions]
+    if not keys or not _has_schema(session):
+        return {}
+    questions = session.scalars(select(Question).where(Question.external_key.in_(keys))).all()
+    versions = {v.id: v for v in session.scalars(select(QuestionVersion).where(
+        QuestionVersion.id.in_([q.current_version_id for q in questions])))}
+    return {q.external_key: (q, versions.get(q.current_version_id)) for q in questions}
+
+
 def apply(session, now: datetime, doc: BankDocument, actor_id: int | None,
-          read_problems=()) -> ImportReport:
+          read_problems=(), *, publish: bool | None = None) -> ImportReport:
     """Check everything (see :func:`check`), then write all of ``doc`` or raise ImportFailed.
 
-    The caller commits; on ImportFailed nothing has been added to the session.
+    ``publish`` defaults to whether the system imports (no ``actor_id``): see
+    :func:`effective_statuses`. The caller commits; on ImportFailed nothing has been added
+    to the session.
     """
-    problems = check(session, doc, read_problems)
+    publish = actor_id is None if publish is None else publish
+    problems = check(session, doc, read_problems, publish=publish)
     if problems:
         raise ImportFailed(problems)
     report = ImportReport()
@@ -186,29 +247,24 @@ def apply(session, now: datetime, doc: BankDocument, actor_id: int | None,
             report.topics += 1
         elif (topic.name_en, topic.name_zh) != (rec.name_en, rec.name_zh):
             topic.name_en, topic.name_zh = rec.name_en, rec.name_zh
-    keys = [q.key for q in doc.questions]
-    existing = {q.external_key: q for q in session.scalars(
-        select(Question).where(Question.external_key.in_(keys)))} if keys else {}
-    current_versions = {v.id: v for v in session.scalars(select(QuestionVersion).where(
-        QuestionVersion.id.in_([q.current_version_id for q in existing.values()])))}
+    existing = _existing(session, doc)
+    statuses = effective_statuses(session, doc, publish)
     for rec in doc.questions:
-        _apply_question(session, now, rec, topics[rec.topic], existing.get(rec.key),
-                        current_versions, actor_id, report)
+        question, current = existing.get(rec.key, (None, None))
+        _apply_question(session, now, rec, statuses[rec.key], topics[rec.topic], question,
+                        current, actor_id, report)
     for rec in doc.certifications:
         _apply_certification(session, now, rec, actor_id, report)
     session.flush()
     return report
 
 
-def _apply_question(session, now, rec, topic, question, current_versions, actor_id, report):
-    content = {"type": rec.type, "difficulty": rec.difficulty, "payload": rec.payload,
-               "reference": rec.reference, "tags": rec.tags}
+def _apply_question(session, now, rec, status, topic, question, current, actor_id, report):
+    content = _content(rec)
+    report.to_review += status != rec.status
     if question is not None:
-        current = current_versions.get(question.current_version_id)
-        same = current is not None and {
-            "type": current.type, "difficulty": current.difficulty, "payload": current.payload,
-            "reference": current.reference, "tags": current.tags} == content
-        if same and question.topic_id == topic.id and question.status == rec.status and set(
+        same = current is not None and _content_of(current) == content
+        if same and question.topic_id == topic.id and question.status == status and set(
                 question.level_codes) == set(rec.levels):
             report.unchanged += 1
             return
@@ -221,7 +277,7 @@ def _apply_question(session, now, rec, topic, question, current_versions, actor_
         number, same = 1, False
         report.created += 1
     question.topic_id = topic.id
-    question.status = rec.status
+    question.status = status
     question.type = rec.type
     question.difficulty = rec.difficulty
     question.search_text = search_text(rec.payload, rec.type)

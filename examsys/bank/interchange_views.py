@@ -18,6 +18,7 @@ from examsys.bank.interchange.common import MAX_FILE_BYTES, ImportOptions
 from examsys.bank.interchange.forms import ExportForm, InterchangeImportForm
 from examsys.bank.models import LEVELS, Status
 from examsys.bank.types import REGISTRY
+from examsys.bank.views import may_publish
 from examsys.core.auth import staff_required
 from examsys.core.clock import utcnow
 from examsys.core.labels import level_name, status_name
@@ -122,7 +123,7 @@ def import_file():
                      **context)
     try:
         report = service.commit(db.session, utcnow(), prepared, current_user.id,
-                                allow_duplicates=allow)
+                                allow_duplicates=allow, publish=may_publish(current_user))
     except (importer.ImportFailed, service.DuplicatesFound):  # checked just above
         db.session.rollback()
         raise
@@ -136,6 +137,8 @@ def import_file():
                 "%(unchanged)d unchanged, %(topics)d new topics.", created=report.created,
                 versions=report.new_versions, unchanged=report.unchanged,
                 topics=report.topics), "success")
+        if notice := importer.review_notice(report):
+            flash(notice, "info")
     fresh, export = _forms()
     return _page(fresh, export, 200, report=report, **context)
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from examsys.accounts.models import User
+from examsys.accounts.models import Role, User
 from examsys.bank import curation, importer, queries
 from examsys.bank.diff import diff
 from examsys.bank.forms import BulkForm, ImportForm, WorkflowForm
@@ -144,6 +144,13 @@ def history(question_id):
                            thread=curation.thread(db.session, question))
 
 
+def may_publish(user) -> bool:
+    """Whether an import by ``user`` keeps the statuses its file declares (see
+    importer.effective_statuses): administrators, who load banks their committee has
+    already reviewed. An examiner's questions marked active go to review."""
+    return user.role == Role.ADMIN
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @staff_required
 def import_bank():
@@ -153,7 +160,8 @@ def import_bank():
         upload = form.file.data
         doc, problems = importer.read_upload(upload.filename or "upload.yaml", upload.read())
         try:
-            report = importer.apply(db.session, utcnow(), doc, current_user.id, problems)
+            report = importer.apply(db.session, utcnow(), doc, current_user.id, problems,
+                                    publish=may_publish(current_user))
         except importer.ImportFailed as failed:
             problems = failed.problems
         if problems:
@@ -166,6 +174,8 @@ def import_bank():
             flash(_("Imported: %(created)d new questions, %(versions)d new versions, "
                     "%(unchanged)d unchanged.", created=report.created,
                     versions=report.new_versions, unchanged=report.unchanged), "success")
+            if notice := importer.review_notice(report):
+                flash(notice, "info")
     status = 422 if problems else (400 if form.errors else 200)
     return render_template("bank/import.html", form=form, report=report,
                            problems=problems), status

@@ -16,6 +16,11 @@ def _pybabel(*args: str) -> None:
                    check=True)
 
 
+def blank(string) -> bool:
+    """No translation: an empty msgstr, or (for a plural message) any empty form."""
+    return not string or (isinstance(string, tuple) and not all(string))
+
+
 def fill_english() -> None:
     """The English catalogue says what the code says: msgstr = msgid for every entry."""
     path = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
@@ -23,15 +28,15 @@ def fill_english() -> None:
         catalogue = read_po(f)
     catalogue.fuzzy = False
     for message in catalogue:
-        if message.id and not message.string:
-            message.string = message.id
+        if message.id and blank(message.string):
+            message.string = message.id  # a plural message: (singular, plural), as English has
     with path.open("wb") as f:
         write_po(f, catalogue)
 
 
 def untranslated(lang: str) -> list[str]:
     with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return [m.id for m in read_po(f) if m.id and (not m.string or m.fuzzy)]
+        return [m.id for m in read_po(f) if m.id and (blank(m.string) or m.fuzzy)]
 
 
 def update() -> list[str]:

@@ -109,7 +109,7 @@ def prepare(session, uploads: list[Upload], options: ImportOptions,
 
 
 def commit(session, now: datetime, prepared: Prepared, actor_id: int | None, *,
-           allow_duplicates: bool = False,
+           allow_duplicates: bool = False, publish: bool | None = None,
            progress: Progress | None = None) -> importer.ImportReport:
     """Write a prepared import (the caller commits, or rolls back on any exception).
 
@@ -128,8 +128,9 @@ def commit(session, now: datetime, prepared: Prepared, actor_id: int | None, *,
     for n, chunk in enumerate(chunks):
         part = BankDocument(topics=doc.topics if n == 0 else [], questions=chunk,
                             certifications=doc.certifications if n == len(chunks) - 1 else [])
-        report = importer.apply(session, now, part, actor_id)
-        for name in ("created", "new_versions", "unchanged", "topics", "certifications"):
+        report = importer.apply(session, now, part, actor_id, publish=publish)
+        for name in ("created", "new_versions", "unchanged", "to_review", "topics",
+                     "certifications"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
         progress.update(len(chunk))
     progress.finish()
