@@ -19,15 +19,9 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from benchmarks.sample import Sample
+
 COOKIE = "examsys_session"
-
-
-@dataclass
-class Sample:
-    op: str
-    at: float  # seconds since the run started, when the request was due
-    latency: float  # seconds
-    status: int  # HTTP status, 0 for a transport error
 
 
 @dataclass

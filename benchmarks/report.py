@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from benchmarks.load import Sample
+from benchmarks.sample import Sample
 
 # Which ceiling each operation is compared with (same database, same server, same run).
 CEILING_OF = {

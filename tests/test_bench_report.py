@@ -2,7 +2,7 @@
 (The benchmark itself runs apart: ``python -m benchmarks``; no timing is asserted here.)"""
 
 from benchmarks import report
-from benchmarks.load import Sample
+from benchmarks.sample import Sample
 
 
 def samples(op: str, start: float, seconds: float, count: int, status: int = 200):
