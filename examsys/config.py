@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from examsys.core import ratelimits
+
 DEFAULT_PASSWORD_HASH = "scrypt:131072:8:1"  # noqa: S105 - n = 2^17, r = 8, p = 1
 
 
@@ -83,5 +85,7 @@ def load(app, overrides: dict | None = None) -> None:
     )
     if overrides:
         app.config.update(overrides)
+    app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(
+        app.config["RATELIMIT_STORAGE_URI"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key(instance)

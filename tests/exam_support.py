@@ -142,3 +142,14 @@ def sit(es, user, answer=correct_response, submit=True) -> Attempt:
 
 def essay_item(attempt: Attempt) -> AttemptItem:
     return next(i for i in items_of(attempt.id) if i.version.type == "essay")
+
+
+def start_through_api(app, es, user):
+    """A candidate's API client, logged in, with an attempt started: (client, attempt id)."""
+    from .conftest import Api
+
+    api = Api(app.test_client())
+    assert api.login(user.email).status_code == 200
+    attempt_id = api.post(f"/api/v1/exam-sessions/{es.id}/attempts", json={}) \
+        .get_json()["attempt_id"]
+    return api, attempt_id

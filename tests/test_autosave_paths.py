@@ -15,7 +15,13 @@ from examsys.exams.models import Attempt, AttemptItem, AttemptState, ResponseEve
 from examsys.extensions import db
 
 from .conftest import Api
-from .exam_support import correct_response, enroll, make_session, set_blueprint_options
+from .exam_support import (
+    correct_response,
+    enroll,
+    make_session,
+    set_blueprint_options,
+    start_through_api,
+)
 
 IP, UA = "10.1.2.3", "Exam browser"
 
@@ -171,10 +177,7 @@ def test_sequential_step_forward_goes_to_the_checked_path(app, bank, examiner, c
 
 
 def test_api_after_logout_answers_401_and_saves_nothing(app, enrolled, candidate):
-    api = Api(app.test_client())
-    api.login(candidate.email)
-    attempt_id = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
-        .get_json()["attempt_id"]
+    api, attempt_id = start_through_api(app, enrolled, candidate)
     assert api.put(f"/api/v1/attempts/{attempt_id}/items/1",
                    json={"response": None, "seq": 1}).status_code == 200
     cookie = api.client.get_cookie("examsys_session", domain="exams.test").value
@@ -194,10 +197,7 @@ def test_api_save_is_the_plain_path_for_a_running_attempt(app, enrolled, candida
     """Two statements inside the transaction: the locking read and the write."""
     from sqlalchemy import event
 
-    api = Api(app.test_client())
-    api.login(candidate.email)
-    attempt_id = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
-        .get_json()["attempt_id"]
+    api, attempt_id = start_through_api(app, enrolled, candidate)
     api.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": None, "seq": 1})
     statements = []
 

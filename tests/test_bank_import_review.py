@@ -17,28 +17,10 @@ from examsys.core.errors import Forbidden
 from examsys.extensions import db
 
 from .conftest import MINI_BANK, add_user, csrf_from, login_page
+from .test_bank_import import VALID_DOC
 
-DOC = """\
-topics:
-  - key: chem
-    name: {en: Chemistry, zh: 化学}
-questions:
-  - key: REV-0001
-    topic: chem
-    type: true_false
-    levels: [engineer]
-    difficulty: 1
-    stem: {en: "Lithium is a metal.", zh: "锂是金属。"}
-    answer: true
-  - key: REV-0002
-    topic: chem
-    type: true_false
-    levels: [engineer]
-    difficulty: 2
-    status: draft
-    stem: {en: "Graphite is a metal.", zh: "石墨是金属。"}
-    answer: false
-"""
+# Two questions: GOOD-0001 (active by default) and GOOD-0002, declared a draft.
+DOC = VALID_DOC.replace("    difficulty: 2\n", "    difficulty: 2\n    status: draft\n")
 
 
 def upload(client, name: str, content: bytes):
@@ -64,21 +46,21 @@ def test_an_examiners_import_sends_active_questions_to_review(app, examiner):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "1 question marked active was sent for review" in page
-    assert status("REV-0001") == Status.REVIEW
-    assert status("REV-0002") == Status.DRAFT  # declared draft: stays draft
+    assert status("GOOD-0001") == Status.REVIEW
+    assert status("GOOD-0002") == Status.DRAFT  # declared draft: stays draft
 
 
 def test_another_examiner_approves_what_the_importer_cannot(app, examiner):
     upload(signed_in(app, examiner), "bank.yaml", DOC.encode())
-    q = db.session.scalar(select(Question).where(Question.external_key == "REV-0001"))
+    q = db.session.scalar(select(Question).where(Question.external_key == "GOOD-0001"))
     with pytest.raises(Forbidden):
         curation.transition(db.session, utcnow(), examiner.id, q, "approve")
     db.session.rollback()
     colleague = add_user(Role.EXAMINER, "colleague@example.com.cn")
-    q = db.session.scalar(select(Question).where(Question.external_key == "REV-0001"))
+    q = db.session.scalar(select(Question).where(Question.external_key == "GOOD-0001"))
     curation.transition(db.session, utcnow(), colleague.id, q, "approve")
     db.session.commit()
-    assert status("REV-0001") == Status.ACTIVE
+    assert status("GOOD-0001") == Status.ACTIVE
 
 
 def test_an_unchanged_active_question_stays_active_and_a_changed_one_goes_to_review(
@@ -86,17 +68,17 @@ def test_an_unchanged_active_question_stays_active_and_a_changed_one_goes_to_rev
     doc, problems = importer.read_upload("bank.yaml", DOC.encode())
     importer.apply(db.session, utcnow(), doc, None)  # the system publishes
     db.session.commit()
-    assert status("REV-0001") == Status.ACTIVE
+    assert status("GOOD-0001") == Status.ACTIVE
     again = upload(signed_in(app, examiner), "bank.yaml", DOC.encode())
     assert "sent for review" not in again.get_data(as_text=True)
-    assert status("REV-0001") == Status.ACTIVE
+    assert status("GOOD-0001") == Status.ACTIVE
     changed = DOC.replace("Lithium is a metal.", "Lithium is an alkali metal.")
     response = upload(signed_in(app, examiner), "bank.yaml", changed.encode())
     assert "1 question marked active was sent for review" in response.get_data(as_text=True)
-    assert status("REV-0001") == Status.REVIEW
+    assert status("GOOD-0001") == Status.REVIEW
     versions = db.session.scalars(select(QuestionVersion.number).join(
         Question, Question.id == QuestionVersion.question_id).where(
-        Question.external_key == "REV-0001").order_by(QuestionVersion.number)).all()
+        Question.external_key == "GOOD-0001").order_by(QuestionVersion.number)).all()
     assert versions == [1, 2]  # the reviewed first version is kept, never rewritten
 
 
@@ -129,5 +111,5 @@ def test_interchange_imports_follow_the_same_rule(app, examiner):
     db.session.commit()
     assert report.to_review == 1
     assert db.session.scalar(select(Question.status).where(
-        Question.external_key != "REV-0001", Question.external_key != "REV-0002")) == \
+        Question.external_key != "GOOD-0001", Question.external_key != "GOOD-0002")) == \
         Status.REVIEW

@@ -19,7 +19,7 @@ from examsys.exams.models import Attempt, AttemptEvent, AttemptState, Enrollment
 from examsys.extensions import db
 
 from .conftest import Api, add_user
-from .exam_support import enroll, make_session, sit
+from .exam_support import enroll, make_session, sit, start_through_api
 
 
 @pytest.fixture
@@ -67,10 +67,7 @@ def test_superseded_device_answers_409_in_the_api(app, enrolled, candidate):
 
 
 def test_focus_loss_is_logged_and_unknown_events_refused(app, enrolled, candidate):
-    api = Api(app.test_client())
-    api.login(candidate.email)
-    attempt_id = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={}) \
-        .get_json()["attempt_id"]
+    api, attempt_id = start_through_api(app, enrolled, candidate)
     assert api.post(f"/api/v1/attempts/{attempt_id}/events",
                     json={"kind": "focus_lost"}).status_code == 200
     bad = api.post(f"/api/v1/attempts/{attempt_id}/events", json={"kind": "<script>"})

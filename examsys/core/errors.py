@@ -4,6 +4,7 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 # Machine-readable codes for the HTTP errors the API can answer with.
@@ -18,7 +19,10 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "busy",
 }
+# Seconds a client is asked to wait before trying again when the database is busy.
+BUSY_RETRY_AFTER = 2
 
 
 class DomainError(Exception):
@@ -81,7 +85,14 @@ def _messages() -> dict[int, str]:
         415: _("Send the request body as JSON."),
         422: _("The request is not valid."),
         429: _("Too many requests. Please wait a moment and try again."),
+        503: _("The server is busy. Please try again in a moment; nothing was changed."),
     }
+
+
+def database_busy(err: OperationalError) -> bool:
+    """SQLite's one writer was held longer than the busy timeout (a start storm on the
+    embedded database): the request changed nothing and can simply be sent again."""
+    return "database is locked" in str(getattr(err, "orig", err))
 
 
 def register_error_handlers(app) -> None:
@@ -106,6 +117,22 @@ def register_error_handlers(app) -> None:
         else:
             response, status = render_template("error.html", status=429, message=message), 429
         return response, status
+
+    @app.errorhandler(OperationalError)
+    def _busy(err: OperationalError):
+        if not database_busy(err):
+            raise err
+        from examsys.extensions import db
+
+        db.session.rollback()
+        message = _messages()[503]
+        if wants_json():
+            response, status = api_error(503, "busy", message)
+        else:
+            response, status = render_template("error.html", status=503, message=message), 503
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
