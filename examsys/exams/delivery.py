@@ -62,7 +62,11 @@ def stagger_offset(enrollment: Enrollment) -> timedelta:
 
 def is_overdue(attempt: Attempt, now: datetime) -> bool:
     """Past the deadline and its grace period: no save can count any more."""
-    return now > attempt.deadline + timedelta(seconds=attempt.session.grace_seconds)
+    return past_grace(attempt.deadline, attempt.session.grace_seconds, now)
+
+
+def past_grace(deadline: datetime, grace_seconds: int, now: datetime) -> bool:
+    return now > deadline + timedelta(seconds=grace_seconds)
 
 
 def session_released(release: str, closes_at: datetime, released_at: datetime | None,
@@ -188,7 +192,7 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
                       number=used + 1, seed=seed, state=AttemptState.IN_PROGRESS,
                       started_at=now, deadline=compute_deadline(es, enrollment, now),
                       device_session_id=login_session_id, last_ip=ip,
-                      last_user_agent=(user_agent or "")[:300] or None)
+                      last_user_agent=integrity.stored_user_agent(user_agent))
     session.add(attempt)
     try:
         session.flush()
@@ -230,9 +234,13 @@ def open_for_write(session, now: datetime, attempt_id: int, candidate_id: int,
     return attempt
 
 
-def item_at(session, attempt: Attempt, position) -> AttemptItem:
+def check_position(position) -> None:
     if isinstance(position, bool) or not isinstance(position, int):
         raise Invalid(_("position must be a whole number."), code="invalid_position")
+
+
+def item_at(session, attempt: Attempt, position) -> AttemptItem:
+    check_position(position)
     item = session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
                                                     AttemptItem.position == position))
     if item is None:
@@ -322,13 +330,12 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     gives its own answer.
     """
     check_seq(seq)
-    if isinstance(position, bool) or not isinstance(position, int):
-        raise Invalid(_("position must be a whole number."), code="invalid_position")
+    check_position(position)
     if not login_token:
         return None
     row = session.execute(_SAVE_TARGET, {"attempt_id": attempt_id, "position": position,
                                          "token": login_token}).first()
-    user_agent = (user_agent or "")[:300] or None
+    user_agent = integrity.stored_user_agent(user_agent)
     if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
         return None
     check_networks(row.allowed_networks, ip)
@@ -356,8 +363,8 @@ def _plain(row, now: datetime, login_token: str, ip: str | None, user_agent: str
     login, the same address and browser as before, a newer seq, no sequential step."""
     return (row.login_ended_at is None and row.active and row.role == Role.CANDIDATE
             and row.state == AttemptState.IN_PROGRESS
-            and now <= row.deadline + timedelta(seconds=row.grace_seconds)
-            and row.device_session_id in (None, login_token)
+            and not past_grace(row.deadline, row.grace_seconds, now)
+            and integrity.device_allowed(row.device_session_id, login_token)
             and (not ip or ip == row.last_ip)
             and (not user_agent or user_agent == row.last_user_agent)
             and (not row.sequential or position == row.current_position)
@@ -373,7 +380,7 @@ def save_response(session, now: datetime, attempt_id: int, candidate_id: int, po
     written nothing (except closing an overdue attempt, which the caller must commit)."""
     check_seq(seq)
     item = _save_checked(session, now, attempt_id, candidate_id, position, response, seq,
-                         login_session_id, ip, (user_agent or "")[:300] or None)
+                         login_session_id, ip, user_agent)
     return Saved(item.position, item.last_seq, item.saved_at, item.attempt.deadline)
 
 

@@ -18,11 +18,16 @@ MAX_EXTRA_MINUTES = 24 * 60
 MAX_MULTIPLIER = 4.0
 
 
+def stored_user_agent(user_agent: str | None) -> str | None:
+    """A browser's User-Agent as the integrity log keeps it: at most 300 characters."""
+    return (user_agent or "")[:300] or None
+
+
 def log_event(session, now: datetime, attempt: Attempt, kind: str, *,
               login_session_id: str | None = None, ip: str | None = None,
               user_agent: str | None = None, data: dict | None = None) -> None:
     session.add(AttemptEvent(attempt_id=attempt.id, at=now, kind=kind, ip=ip,
-                             user_agent=(user_agent or "")[:300] or None,
+                             user_agent=stored_user_agent(user_agent),
                              login_session_id=login_session_id, data=data))
 
 
@@ -47,9 +52,15 @@ def claim_device(session, now: datetime, attempt: Attempt, login_session_id: str
     return True
 
 
+def device_allowed(device_session_id: str | None, login_session_id: str | None) -> bool:
+    """Whether a request of ``login_session_id`` may write to an attempt held by
+    ``device_session_id`` (no holder yet, the holder itself, or no login to compare)."""
+    return (login_session_id is None or device_session_id is None
+            or device_session_id == login_session_id)
+
+
 def check_device(attempt: Attempt, login_session_id: str | None) -> None:
-    if (login_session_id is not None and attempt.device_session_id is not None
-            and attempt.device_session_id != login_session_id):
+    if not device_allowed(attempt.device_session_id, login_session_id):
         raise Conflict(_("This exam was opened on another device or browser; answers are "
                          "saved there now. Reload this page to continue here."),
                        code="superseded_device")
@@ -58,7 +69,7 @@ def check_device(attempt: Attempt, login_session_id: str | None) -> None:
 def track_client(session, now: datetime, attempt: Attempt, login_session_id: str | None,
                  ip: str | None, user_agent: str | None) -> None:
     """Log a change of the attempt's address or browser (only changes: saves stay cheap)."""
-    user_agent = (user_agent or "")[:300] or None
+    user_agent = stored_user_agent(user_agent)
     if ip and attempt.last_ip and ip != attempt.last_ip:
         log_event(session, now, attempt, "ip_change", login_session_id=login_session_id,
                   ip=ip, user_agent=user_agent, data={"from": attempt.last_ip})
