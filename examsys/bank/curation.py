@@ -17,6 +17,7 @@ from examsys.bank.models import (
     ReviewAction,
     Status,
     Topic,
+    content_of,
 )
 from examsys.bank.validation import QuestionRecord
 from examsys.core import audit
@@ -33,11 +34,6 @@ TRANSITIONS = {
     ReviewAction.REOPEN: ({Status.RETIRED}, Status.DRAFT),
 }
 BULK_ACTIONS = ("submit", "retire", "move")
-
-
-def _content(rec: QuestionRecord) -> dict:
-    return {"type": rec.type, "difficulty": rec.difficulty, "payload": rec.payload,
-            "reference": rec.reference, "tags": rec.tags}
 
 
 def _versions(session, question: Question) -> list[QuestionVersion]:
@@ -77,7 +73,7 @@ def create_question(session, now, actor_id: int, rec: QuestionRecord) -> Questio
     session.add(question)
     session.flush()
     version = QuestionVersion(question_id=question.id, number=1, author_id=actor_id,
-                              created_at=now, **_content(rec))
+                              created_at=now, **content_of(rec))
     session.add(version)
     session.flush()
     question.current_version_id = version.id
@@ -93,9 +89,7 @@ def edit_question(session, now, actor_id: int, question: Question,
     goes back to draft: the new content has not been reviewed by a second person yet.
     """
     current = question.current_version
-    changed = current is None or {
-        "type": current.type, "difficulty": current.difficulty, "payload": current.payload,
-        "reference": current.reference, "tags": current.tags} != _content(rec)
+    changed = current is None or content_of(current) != content_of(rec)
     identity_before = (question.topic_id, sorted(question.level_codes))
     _set_identity(session, question, rec)
     session.flush()
@@ -106,7 +100,7 @@ def edit_question(session, now, actor_id: int, question: Question,
         return None
     number = (current.number if current else 0) + 1
     version = QuestionVersion(question_id=question.id, number=number, author_id=actor_id,
-                              created_at=now, **_content(rec))
+                              created_at=now, **content_of(rec))
     session.add(version)
     session.flush()
     question.current_version_id = version.id

@@ -12,8 +12,15 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import inspect, select
 
-from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
-from examsys.bank.sections import section_types
+from examsys.bank.models import (
+    Question,
+    QuestionLevel,
+    QuestionVersion,
+    Status,
+    Topic,
+    content_of,
+)
+from examsys.bank.sections import in_topics, section_types
 from examsys.bank.types import REGISTRY, get_type
 from examsys.bank.validation import BankDocument, QuestionRecord, parse_document
 from examsys.bank.yamlio import Problem, Problems
@@ -174,9 +181,6 @@ def _has_schema(session) -> bool:
     return inspect(session.connection()).has_table(Topic.__tablename__)
 
 
-def in_topics(path: str, roots: list[str]) -> bool:
-    return any(path == r or path.startswith(r + "/") for r in roots)
-
 
 def effective_statuses(session, doc: BankDocument, publish: bool) -> dict[str, str]:
     """The status each question of ``doc`` will have once imported.
@@ -194,20 +198,10 @@ def effective_statuses(session, doc: BankDocument, publish: bool) -> dict[str, s
     for rec in doc.questions:
         question, current = existing.get(rec.key, (None, None))
         unchanged = (question is not None and question.status == Status.ACTIVE
-                     and current is not None and _content_of(current) == _content(rec))
+                     and current is not None and content_of(current) == content_of(rec))
         out[rec.key] = Status.REVIEW if rec.status == Status.ACTIVE and not unchanged \
             else rec.status
     return out
-
-
-def _content(rec: QuestionRecord) -> dict:
-    return {"type": rec.type, "difficulty": rec.difficulty, "payload": rec.payload,
-            "reference": rec.reference, "tags": rec.tags}
-
-
-def _content_of(version: QuestionVersion) -> dict:
-    return {"type": version.type, "difficulty": version.difficulty,
-            "payload": version.payload, "reference": version.reference, "tags": version.tags}
 
 
 def _existing(session, doc: BankDocument) -> dict[str, tuple[Question, QuestionVersion | None]]:
@@ -260,10 +254,10 @@ def apply(session, now: datetime, doc: BankDocument, actor_id: int | None,
 
 
 def _apply_question(session, now, rec, status, topic, question, current, actor_id, report):
-    content = _content(rec)
+    content = content_of(rec)
     report.to_review += status != rec.status
     if question is not None:
-        same = current is not None and _content_of(current) == content
+        same = current is not None and content_of(current) == content
         if same and question.topic_id == topic.id and question.status == status and set(
                 question.level_codes) == set(rec.levels):
             report.unchanged += 1

@@ -70,6 +70,16 @@ class QuestionLevel(db.Model):
     __table_args__ = (Index("ix_question_level_level", "level", "question_id"),)
 
 
+# What a version says: two versions (or a version and an authored record) with these
+# equal are the same content, and an edit or import that changes none of them adds none.
+CONTENT_FIELDS = ("type", "difficulty", "payload", "reference", "tags")
+
+
+def content_of(source) -> dict:
+    """The content of a QuestionVersion or of a QuestionRecord (bank.validation)."""
+    return {field: getattr(source, field) for field in CONTENT_FIELDS}
+
+
 class QuestionVersion(db.Model):
     """Immutable content of one version of a question. Never updated once written."""
 

@@ -11,3 +11,8 @@ def section_types(section: dict) -> list[str]:
     """
     return list(section.get("types") or
                 sorted(name for name, qtype in REGISTRY.items() if qtype.auto_graded))
+
+
+def in_topics(path: str, roots: list[str]) -> bool:
+    """Whether the topic at ``path`` is one of ``roots`` or below one of them."""
+    return any(path == r or path.startswith(r + "/") for r in roots)

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
-from examsys.bank.sections import section_types
+from examsys.bank.sections import in_topics, section_types
 from examsys.bank.types import get_type
 from examsys.core.errors import Conflict
 from examsys.exams.models import Blueprint
@@ -20,10 +20,6 @@ class DrawnItem:
     version: QuestionVersion
     points: float
     option_order: list[str] | None
-
-
-def _in_topics(path: str, topics: list[str]) -> bool:
-    return any(path == t or path.startswith(t + "/") for t in topics)
 
 
 def _pools(session, sections: list[dict]) -> list[list[tuple[int, int]]]:
@@ -53,7 +49,7 @@ def _pools(session, sections: list[dict]) -> list[list[tuple[int, int]]]:
         matching = by_path.get(path)
         if matching is None:
             matching = by_path[path] = [i for i, s in enumerate(sections)
-                                        if _in_topics(path, s["topics"])]
+                                        if in_topics(path, s["topics"])]
         for i in matching:
             types, levels = wants[i]
             # One row per level of a question: take it once.
