@@ -18,7 +18,6 @@ from examsys.bank.interchange.common import MAX_FILE_BYTES, ImportOptions
 from examsys.bank.interchange.forms import ExportForm, InterchangeImportForm
 from examsys.bank.models import LEVELS, Status
 from examsys.bank.types import REGISTRY
-from examsys.bank.views import may_publish
 from examsys.core.auth import staff_required
 from examsys.core.clock import utcnow
 from examsys.core.labels import level_name, status_name
@@ -123,7 +122,8 @@ def import_file():
                      **context)
     try:
         report = service.commit(db.session, utcnow(), prepared, current_user.id,
-                                allow_duplicates=allow, publish=may_publish(current_user))
+                                allow_duplicates=allow,
+                                publish=importer.may_publish(current_user))
     except (importer.ImportFailed, service.DuplicatesFound):  # checked just above
         db.session.rollback()
         raise

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from examsys.accounts.models import Role, User
+from examsys.accounts.models import User
 from examsys.bank import curation, importer, queries
 from examsys.bank.diff import diff
 from examsys.bank.forms import BulkForm, ImportForm, WorkflowForm
@@ -144,13 +144,6 @@ def history(question_id):
                            thread=curation.thread(db.session, question))
 
 
-def may_publish(user) -> bool:
-    """Whether an import by ``user`` keeps the statuses its file declares (see
-    importer.effective_statuses): administrators, who load banks their committee has
-    already reviewed. An examiner's questions marked active go to review."""
-    return user.role == Role.ADMIN
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @staff_required
 def import_bank():
@@ -161,7 +154,7 @@ def import_bank():
         doc, problems = importer.read_upload(upload.filename or "upload.yaml", upload.read())
         try:
             report = importer.apply(db.session, utcnow(), doc, current_user.id, problems,
-                                    publish=may_publish(current_user))
+                                    publish=importer.may_publish(current_user))
         except importer.ImportFailed as failed:
             problems = failed.problems
         if problems:
