@@ -95,28 +95,26 @@ def database_busy(err: OperationalError) -> bool:
     return "database is locked" in str(getattr(err, "orig", err))
 
 
+def error_response(status: int, code: str, message: str, details=None):
+    """The API's JSON error body, or the HTML error page, as the request's path asks."""
+    if wants_json():
+        return api_error(status, code, message, details)
+    return render_template("error.html", status=status, message=message), status
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
-        if wants_json():
-            return api_error(err.status, err.code, err.message, err.details)
-        return render_template("error.html", status=err.status, message=err.message), err.status
+        return error_response(err.status, err.code, err.message, err.details)
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):
-        message = _("The form has expired or its security token is missing. Please try again.")
-        if wants_json():
-            return api_error(400, "csrf_failed", message)
-        return render_template("error.html", status=400, message=message), 400
+        return error_response(400, "csrf_failed", _(
+            "The form has expired or its security token is missing. Please try again."))
 
     @app.errorhandler(RateLimitExceeded)
     def _rate(err):
-        message = _messages()[429]
-        if wants_json():
-            response, status = api_error(429, "rate_limited", message)
-        else:
-            response, status = render_template("error.html", status=429, message=message), 429
-        return response, status
+        return error_response(429, "rate_limited", _messages()[429])
 
     @app.errorhandler(OperationalError)
     def _busy(err: OperationalError):
@@ -125,19 +123,12 @@ def register_error_handlers(app) -> None:
         from examsys.extensions import db
 
         db.session.rollback()
-        message = _messages()[503]
-        if wants_json():
-            response, status = api_error(503, "busy", message)
-        else:
-            response, status = render_template("error.html", status=503, message=message), 503
-        response = app.make_response((response, status))
+        response = app.make_response(error_response(503, "busy", _messages()[503]))
         response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
         return response
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         status = err.code or 500
-        message = _messages().get(status, err.description or "")
-        if wants_json():
-            return api_error(status, HTTP_CODES.get(status, "error"), message)
-        return render_template("error.html", status=status, message=message), status
+        return error_response(status, HTTP_CODES.get(status, "error"),
+                              _messages().get(status, err.description or ""))
