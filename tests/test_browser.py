@@ -51,12 +51,16 @@ def page(live_server):
         browser.close()
 
 
-def log_in_and_start(page, base, email):
+def log_in(page, base, email):
     page.goto(f"{base}/login")
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("form.card button[type=submit]")
     page.wait_for_url(f"{base}/dashboard")
+
+
+def log_in_and_start(page, base, email):
+    log_in(page, base, email)
     page.click("text=Start the exam")
     page.wait_for_selector("#exam")
 

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from examsys.certs.models import Certificate
 from examsys.extensions import db
 
-from .conftest import PASSWORD
 from .exam_support import sit
-from .test_browser import live_server, page  # noqa: F401 - the fixtures, shared
+from .test_browser import live_server, log_in, page  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +26,7 @@ def certificate(app, enrolled, candidate) -> str:
 
 def open_certificate(page, base, serial):  # noqa: F811 - page is the shared fixture
     page.add_init_script("window.print = () => { window.printed = (window.printed || 0) + 1; }")
-    page.goto(f"{base}/login")
-    page.fill("#email", pytest.candidate_email)
-    page.fill("#password", PASSWORD)
-    page.click("form.card button[type=submit]")
-    page.wait_for_url(f"{base}/dashboard")
+    log_in(page, base, pytest.candidate_email)
     page.goto(f"{base}/certificates/{serial}")
 
 
