@@ -112,6 +112,29 @@ def test_key_rotation_keeps_old_credentials_and_removal_drops_them(app, cert, ca
     verify_offline(new_token, jwks)
 
 
+def test_a_key_whose_thumbprint_begins_with_a_dash_is_managed_from_the_cli(app, runner,
+                                                                          monkeypatch):
+    """One thumbprint in 64 begins with "-"; its kid must still be typeable as an argument."""
+    from joserfc.jwk import OKPKey
+
+    from examsys.certs import keys
+
+    generate_key = OKPKey.generate_key
+    while (dashed := generate_key("Ed25519")).thumbprint()[0] != "-":
+        pass
+    monkeypatch.setattr(OKPKey, "generate_key", staticmethod(lambda *_: dashed))
+    with app.app_context():
+        kid = keys.generate(db.session, utcnow()).kid
+        db.session.commit()
+    monkeypatch.undo()
+    assert kid.endswith(dashed.thumbprint()) and not kid.startswith("-")
+
+    assert runner.invoke(args=["keys", "generate"]).exit_code == 0
+    removed = runner.invoke(args=["keys", "remove", kid, "--yes"])
+    assert removed.exit_code == 0, removed.output
+    assert f"{kid}  removed" in runner.invoke(args=["keys", "list"]).output
+
+
 def test_expired_credential_is_rejected_offline(app, cert, candidate, client):
     import time_machine
 

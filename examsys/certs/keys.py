@@ -27,15 +27,24 @@ def generate(session, now: datetime) -> SigningKey:
     key = OKPKey.generate_key("Ed25519")
     for old in active_keys(session):
         old.retired_at = now
-    row = SigningKey(kid=key.thumbprint(), public_jwk=public_jwk(key),
+    row = SigningKey(kid=key_id(key), public_jwk=public_jwk(key),
                      private_pem=key.as_pem(private=True).decode(), created_at=now)
     session.add(row)
     session.flush()
     return row
 
 
+def key_id(key: OKPKey) -> str:
+    """The key's RFC 7638 thumbprint behind a fixed prefix.
+
+    A bare thumbprint is base64url and begins with "-" once in 64 keys; typed after
+    `examsys keys remove` it would be read as an option.
+    """
+    return f"ed25519-{key.thumbprint()}"
+
+
 def public_jwk(key: OKPKey) -> dict:
-    return {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": ALGORITHM,
+    return {**key.as_dict(private=False), "kid": key_id(key), "alg": ALGORITHM,
             "use": "sig"}
 
 
