@@ -79,6 +79,8 @@ def load(app, overrides: dict | None = None) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
         LOGIN_RATE_LIMIT=os.environ.get("EXAMSYS_LOGIN_RATE_LIMIT", "10 per minute"),
         VERIFY_RATE_LIMIT=os.environ.get("EXAMSYS_VERIFY_RATE_LIMIT", "60 per minute"),
+        # Days a candidate has to appeal a result, counted from its release.
+        APPEAL_DAYS=int(os.environ.get("EXAMSYS_APPEAL_DAYS", "30")),
         ISSUER_NAME=os.environ.get("EXAMSYS_ISSUER", "Lithium Battery Certification Board"),
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         PROXY_HOPS=int(os.environ.get("EXAMSYS_PROXY_HOPS", "0")),

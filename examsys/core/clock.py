@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as the API writes every moment."""
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
 def as_utc(value: datetime) -> datetime:
     """Interpret a naive datetime as UTC and convert an aware one to UTC."""
     if value.tzinfo is None:

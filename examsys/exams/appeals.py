@@ -1,19 +1,27 @@
 """Appeals: a candidate contests a released result; a different examiner reviews it and may
 re-mark the human-marked items. Every step is audited; marks are appended, not rewritten."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from examsys.core import audit
+from examsys.core.clock import iso
 from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
 from examsys.exams import notifications
-from examsys.exams.delivery import conclude, lock_attempt, results_released
+from examsys.exams.delivery import (
+    conclude,
+    lock_attempt,
+    result_released_at,
+    results_released,
+)
 from examsys.exams.marking import marks_of, record_mark
 from examsys.exams.models import (
     Appeal,
     AppealState,
+    Attempt,
     AttemptItem,
     AttemptState,
     Mark,
@@ -24,12 +32,29 @@ from examsys.exams.scoring import tally
 MAX_REASON = 4000
 
 
+def configured_window() -> timedelta:
+    """The configured time to appeal (``EXAMSYS_APPEAL_DAYS``)."""
+    return timedelta(days=current_app.config["APPEAL_DAYS"])
+
+
+def appeal_closes_at(attempt: Attempt, window: timedelta | None = None) -> datetime | None:
+    """The end of the time to appeal: ``window`` (by default the configured one) after the
+    result was released. A result graded anew (re-marked, regraded) is released anew, and
+    can be appealed anew."""
+    released = result_released_at(attempt)
+    return released + (window or configured_window()) if released else None
+
+
 def file_appeal(session, now: datetime, attempt_id: int, candidate_id: int,
-                reason: str) -> Appeal:
-    """Open an appeal against a released result (one open appeal per attempt)."""
+                reason: str, window: timedelta | None = None) -> Appeal:
+    """Open an appeal against a released result, within ``window`` of its release (by
+    default the configured one; one open appeal per attempt)."""
     attempt = lock_attempt(session, attempt_id, candidate_id)
     if not results_released(attempt, now):
         raise Conflict(_("You can appeal once your result is released."), code="not_released")
+    if now >= (closes_at := appeal_closes_at(attempt, window)):
+        raise Conflict(_("The time to appeal this result has ended."),
+                       code="appeal_window_closed", details={"closed_at": iso(closes_at)})
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise Invalid(_("Say why you appeal."), code="invalid_reason")

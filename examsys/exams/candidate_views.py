@@ -112,8 +112,11 @@ def result(attempt_id):
     data = presenters.for_candidate(attempt, now, g.lang, cert, with_items=False)
     appeal = db.session.scalar(select(Appeal).where(Appeal.attempt_id == attempt.id)
                                .order_by(Appeal.id.desc()).limit(1))
+    appeal_until = appeals.appeal_closes_at(attempt) if released else None
     return render_template("candidate/result.html", attempt=attempt, data=data,
-                           certificate=cert, appeal=appeal, appeal_form=AppealForm())
+                           certificate=cert, appeal=appeal, appeal_form=AppealForm(),
+                           appeal_until=appeal_until,
+                           appeal_open=appeal_until is not None and now < appeal_until)
 
 
 @bp.route("/attempts/<int:attempt_id>/appeal", methods=["POST"])

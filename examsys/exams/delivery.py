@@ -79,6 +79,19 @@ def session_released(release: str, closes_at: datetime, released_at: datetime | 
     return released_at is not None and released_at <= now
 
 
+def result_released_at(attempt: Attempt) -> datetime | None:
+    """When a graded result reached (or will reach) its candidate, by the session's release
+    policy; None while it is not graded or waits for a manual release."""
+    if attempt.state != AttemptState.GRADED or attempt.graded_at is None:
+        return None
+    es = attempt.session
+    if es.release == ReleasePolicy.IMMEDIATE:
+        return attempt.graded_at
+    if es.release == ReleasePolicy.AFTER_CLOSE:
+        return max(es.closes_at, attempt.graded_at)
+    return max(es.released_at, attempt.graded_at) if es.released_at else None
+
+
 def results_released(attempt: Attempt, now: datetime) -> bool:
     if attempt.state != AttemptState.GRADED:
         return False

@@ -6,12 +6,10 @@ from examsys.bank.types import get_type
 from examsys.bank.types.base import localised
 from examsys.certs.models import Certificate
 from examsys.certs.services import token_for
+from examsys.core.clock import iso
+from examsys.exams.appeals import appeal_closes_at
 from examsys.exams.delivery import results_released
 from examsys.exams.models import Attempt
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def candidate_items(attempt: Attempt, lang: str) -> list[dict]:
@@ -36,7 +34,8 @@ def result(attempt: Attempt, certificate: Certificate | None, lang: str) -> dict
            "percent": round(100 * attempt.score / attempt.max_score, 2)
            if attempt.max_score else 0.0,
            "pass_mark": attempt.session.blueprint.pass_mark,
-           "passed": attempt.passed, "sections": sections, "certificate": None}
+           "passed": attempt.passed, "sections": sections, "certificate": None,
+           "appeal_until": iso(appeal_closes_at(attempt))}
     if certificate is not None:
         out["certificate"] = {"serial": certificate.serial, "verify_token": token_for(certificate),
                               "expires_at": iso(certificate.expires_at)}
