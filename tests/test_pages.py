@@ -97,6 +97,8 @@ def test_candidate_sits_the_exam_through_the_pages_and_no_key_reaches_the_page(
     login_page(client, candidate.email)
     dashboard = client.get("/dashboard").get_data(as_text=True)
     assert "Start the exam" in dashboard
+    # A browser without JavaScript is told before the clock starts, and again in the room.
+    assert re.search(r"<noscript>.*needs JavaScript.*before you start", dashboard)
     started = client.post(f"/sessions/{enrolled.id}/start",
                           data={"csrf_token": csrf_from(dashboard)})
     assert started.status_code == 302
@@ -110,6 +112,7 @@ def test_candidate_sits_the_exam_through_the_pages_and_no_key_reaches_the_page(
     assert "<script>" not in body  # every script is a file (the CSP forbids inline script)
     assert "frame-ancestors 'none'" in exam.headers["Content-Security-Policy"]
     assert len(re.findall(r'<fieldset class="item card"', body)) == 8
+    assert re.search(r"<noscript>.*needs JavaScript to save your answers", body)
     submit = client.post(started.headers["Location"] + "/submit",
                          data={"csrf_token": csrf_from(body)})
     result = client.get(submit.headers["Location"]).get_data(as_text=True)
