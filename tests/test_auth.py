@@ -47,6 +47,18 @@ def test_api_write_without_csrf_header_is_refused_with_the_error_shape(app, cand
     assert response.get_json()["error"]["code"] == "csrf_failed"
 
 
+def test_the_csrf_header_is_validated_not_just_present(app, candidate, enrolled):
+    """The header is read first (the API's way): a forged token there is refused, the real
+    one accepted."""
+    api = Api(app.test_client())
+    api.login(candidate.email)
+    url = f"/api/v1/exam-sessions/{enrolled.id}/attempts"
+    forged = api.client.post(url, json={}, headers={"X-CSRFToken": api.token[:-2] + "xx"})
+    assert forged.status_code == 400
+    assert forged.get_json()["error"]["code"] == "csrf_failed"
+    assert api.post(url, json={}).status_code == 201
+
+
 def test_api_login_errors(app, candidate):
     client = app.test_client()
     bad = client.post("/api/v1/auth/login", json={"email": candidate.email, "password": "x"})

@@ -20,8 +20,10 @@ def test_navigator_shows_answered_and_flagged_and_the_summary_lists_them(page, l
     answer_first_choice(page, 1)
     expect_saved(page, 1)
     expect(page.locator('[data-nav="1"]')).to_have_class("nav-item answered")
-    page.click("#item-2 button.flag")
+    with page.expect_response(lambda r: r.url.endswith("/flag")) as flag_stored:
+        page.click("#item-2 button.flag")
     expect(page.locator("#item-2 button.flag")).to_have_attribute("aria-pressed", "true")
+    assert flag_stored.value.ok  # stored before the reload below
     expect(page.locator('[data-nav="2"]')).to_have_attribute(
         "aria-label", "Question 2, not answered, flagged for review")
     page.click("#submit-button")

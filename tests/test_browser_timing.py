@@ -63,9 +63,11 @@ def test_a_sequential_exam_shows_one_question_and_only_moves_forward(page, seque
     expect(page.locator("#item-2")).to_be_hidden()
     answer_first_choice(page, 1)
     expect_saved(page, 1)
-    page.click("#item-1 button.next")
+    with page.expect_response(lambda r: r.url.endswith("/position")) as moved:
+        page.click("#item-1 button.next")
     expect(page.locator("#item-2")).to_be_visible()
     expect(page.locator("#item-1")).to_be_hidden()
+    assert moved.value.ok  # stored before the reload below (else the reload could win)
     # A reload keeps the candidate on the question reached, never back on the first.
     page.reload()
     page.wait_for_selector("#exam")

@@ -41,10 +41,11 @@
     const el = document.querySelector(`#item-${position} .item-state`);
     if (el) el.textContent = text;
   };
-  const api = (url, method, body) => fetch(url, {
+  const api = (url, method, body, options = {}) => fetch(url, {
     method, credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
+    ...options,
   });
 
   // ------------------------------------------------------------ navigator and flags
@@ -78,7 +79,8 @@
       fieldsets.forEach((x) => { x.hidden = x !== f; });
       if (position > current) {
         current = position;
-        api(root.dataset.positionUrl, "PUT", { position }).catch(() => {});
+        // keepalive: the step forward is stored even if the page is left at once.
+        api(root.dataset.positionUrl, "PUT", { position }, { keepalive: true }).catch(() => {});
       }
       paintAll();
     }
