@@ -344,7 +344,7 @@ def payloads(draw):
     return name, build(name, answer=value, unit=unit, tolerance={"relative": 0.001})
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(question=payloads(), seeds=st.tuples(st.integers(0, 2**32), st.integers(0, 2**32)))
 def test_grades_are_fractions_the_key_scores_full_and_shown_order_never_matters(question,
                                                                                seeds):
@@ -363,7 +363,7 @@ def test_grades_are_fractions_the_key_scores_full_and_shown_order_never_matters(
             assert qtype.grade(payload, qtype.parse(payload, order, sent)) == fraction
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(question=payloads(), seed=st.integers(0, 2**32))
 def test_candidate_view_never_carries_the_key(question, seed):
     name, payload = question
