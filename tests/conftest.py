@@ -203,10 +203,6 @@ def window(hours_before: float = 1, hours_after: float = 3) -> tuple[datetime, d
     return now - timedelta(hours=hours_before), now + timedelta(hours=hours_after)
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 @pytest.fixture
 def open_session(app, bank, examiner):
     """A TEST-CERT session open now (1 h ago until 3 h from now), immediate release."""

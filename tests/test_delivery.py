@@ -13,7 +13,7 @@ from examsys.accounts.models import Role
 from examsys.bank import importer
 from examsys.bank.types import get_type
 from examsys.certs.models import Certificate
-from examsys.core.clock import utcnow
+from examsys.core.clock import iso, utcnow
 from examsys.exams import delivery, scheduling
 from examsys.exams.models import (
     Attempt,
@@ -25,7 +25,7 @@ from examsys.exams.models import (
 )
 from examsys.extensions import db
 
-from .conftest import Api, add_user, iso
+from .conftest import Api, add_user
 from .exam_support import correct_response, enroll, wrong_response
 
 # ---------------------------------------------------------------- helpers

@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 from examsys.accounts.models import Role
 from examsys.bank.types import get_type
+from examsys.core.clock import iso
 from examsys.exams.models import AttemptItem
 from examsys.extensions import db
 
-from .conftest import MINI_BANK, Api, add_user, csrf_from, iso, login_page
+from .conftest import MINI_BANK, Api, add_user, csrf_from, login_page
 
 
 def correct_response(item_row: AttemptItem):

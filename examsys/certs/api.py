@@ -9,9 +9,8 @@ from examsys.certs import bulk, lifecycle, services
 from examsys.certs.views import bulk_limit, csv_response, verify_limit
 from examsys.core.api import json_body, ok
 from examsys.core.auth import public, staff_required
-from examsys.core.clock import utcnow
+from examsys.core.clock import iso, utcnow
 from examsys.core.errors import DomainError, Invalid
-from examsys.exams.presenters import iso
 from examsys.extensions import csrf, db, limiter
 
 bp = Blueprint("certs_api", __name__)

@@ -19,14 +19,13 @@ from examsys.core.auth import (
     roles_required,
     staff_required,
 )
-from examsys.core.clock import utcnow
+from examsys.core.clock import iso, utcnow
 from examsys.core.errors import DomainError, Invalid, NotFound
 from examsys.exams import appeals, delivery, integrity, notifications, presenters, scheduling
 from examsys.exams.models import Certification, Enrollment, ExamSession
 from examsys.extensions import db
 
 bp = Blueprint("exams_api", __name__)
-iso = presenters.iso
 
 
 def _datetime(body: dict, field: str) -> datetime:

@@ -22,6 +22,7 @@ from examsys.bank.models import QuestionVersion
 from examsys.bank.types import ResponseError, get_type
 from examsys.certs import services as certs
 from examsys.core import audit
+from examsys.core.clock import iso
 from examsys.core.database import begin_write
 from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
 from examsys.exams import integrity, notifications
@@ -148,7 +149,7 @@ def check_retake_policy(session, now: datetime, enrollment: Enrollment,
         if now < ready:
             raise Conflict(_("You can take this certification again from %(when)s UTC.",
                              when=ready.strftime("%Y-%m-%d %H:%M")), code="cooldown",
-                           details={"retry_at": ready.isoformat().replace("+00:00", "Z")})
+                           details={"retry_at": iso(ready)})
     return last
 
 
@@ -182,7 +183,7 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
     if now < own_start:
         raise Conflict(_("Your start is staggered: please start in %(n)d seconds.",
                          n=math.ceil((own_start - now).total_seconds())), code="not_open",
-                       details={"starts_at": own_start.isoformat().replace("+00:00", "Z")})
+                       details={"starts_at": iso(own_start)})
     used = session.scalar(select(func.count(Attempt.id))
                           .where(Attempt.enrollment_id == enrollment.id))
     if used >= enrollment.attempts_allowed:
