@@ -359,7 +359,7 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     canonical = parse_response(row.type, row.payload, row.option_order, response)
     values = {"item_id": row.item_id, "seq": seq, "response": canonical, "now": now,
               "token": login_token}
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         # Counted by RETURNING: the driver reports no row count for this statement.
         kept = conn.execute(_KEEP_AND_APPEND, values).first() is not None
     elif (kept := conn.execute(_KEEP_LATEST, values).rowcount):
