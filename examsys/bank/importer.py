@@ -90,13 +90,14 @@ def read_upload(name: str, data: bytes) -> tuple[BankDocument, list[Problem]]:
     return doc, collected.items
 
 
-def check(session, doc: BankDocument, read_problems=(), *, publish: bool = True
-          ) -> list[Problem]:
+def check(session, doc: BankDocument, read_problems=(), *, publish: bool = True,
+          statuses: dict[str, str] | None = None) -> list[Problem]:
     """Every problem of an import: those found reading its files, broken references and
     duplicates across files and the database, and (when all else is fine) blueprints the
-    bank cannot fill (with the statuses the import will really give, see ``publish``)."""
+    bank cannot fill (with the statuses the import will really give: ``statuses`` when the
+    caller has them, else worked out for ``publish``)."""
     problems = list(read_problems) + _cross_check(session, doc)
-    return problems or _check_pools(session, doc, publish)
+    return problems or _check_pools(session, doc, publish, statuses)
 
 
 def _cross_check(session, doc: BankDocument) -> list[Problem]:
@@ -135,11 +136,13 @@ def _cross_check(session, doc: BankDocument) -> list[Problem]:
     return problems
 
 
-def _check_pools(session, doc: BankDocument, publish: bool) -> list[Problem]:
+def _check_pools(session, doc: BankDocument, publish: bool,
+                 statuses: dict[str, str] | None) -> list[Problem]:
     """Every section must find POOL_FACTOR × count active items (bank plus this import)."""
     if not doc.certifications:
         return []
-    statuses = effective_statuses(session, doc, publish)
+    if statuses is None:
+        statuses = effective_statuses(session, doc, publish)
     pool: dict[str, tuple[str, set[str], str]] = {}
     rows = [] if not _has_schema(session) else session.execute(
         select(Question.external_key, Topic.path, QuestionLevel.level, Question.type)
@@ -182,7 +185,6 @@ def _has_schema(session) -> bool:
     return inspect(session.connection()).has_table(Topic.__tablename__)
 
 
-
 def may_publish(user) -> bool:
     """Whether an import by ``user`` keeps the statuses its file declares (see
     effective_statuses): administrators, who load banks their committee has
@@ -190,18 +192,21 @@ def may_publish(user) -> bool:
     return user.role == Role.ADMIN
 
 
-def effective_statuses(session, doc: BankDocument, publish: bool) -> dict[str, str]:
+def effective_statuses(session, doc: BankDocument, publish: bool,
+                       existing: dict | None = None) -> dict[str, str]:
     """The status each question of ``doc`` will have once imported.
 
     ``publish`` (an import by the system: ``examsys import-bank``, ``examsys init``, a
     deployment) keeps the statuses the files declare. A person's import never publishes:
     a question marked active whose content is new or changed goes to review instead, for
     another examiner to approve (four eyes, as for an edit in the bank's pages); one that
-    is already active with the same content stays active.
+    is already active with the same content stays active. ``existing``: what
+    ``_existing`` returned, when the caller has it.
     """
     if publish or not any(q.status == Status.ACTIVE for q in doc.questions):
         return {q.key: q.status for q in doc.questions}
-    existing = _existing(session, doc)
+    if existing is None:
+        existing = _existing(session, doc)
     out = {}
     for rec in doc.questions:
         question, current = existing.get(rec.key, (None, None))
@@ -232,7 +237,11 @@ def apply(session, now: datetime, doc: BankDocument, actor_id: int | None,
     to the session.
     """
     publish = actor_id is None if publish is None else publish
-    problems = check(session, doc, read_problems, publish=publish)
+    # The bank's copies of these questions, read once for the statuses, the check and
+    # the writes.
+    existing = _existing(session, doc)
+    statuses = effective_statuses(session, doc, publish, existing)
+    problems = check(session, doc, read_problems, statuses=statuses)
     if problems:
         raise ImportFailed(problems)
     report = ImportReport()
@@ -249,8 +258,6 @@ def apply(session, now: datetime, doc: BankDocument, actor_id: int | None,
             report.topics += 1
         elif (topic.name_en, topic.name_zh) != (rec.name_en, rec.name_zh):
             topic.name_en, topic.name_zh = rec.name_en, rec.name_zh
-    existing = _existing(session, doc)
-    statuses = effective_statuses(session, doc, publish)
     for rec in doc.questions:
         question, current = existing.get(rec.key, (None, None))
         _apply_question(session, now, rec, statuses[rec.key], topics[rec.topic], question,
