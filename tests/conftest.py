@@ -74,7 +74,9 @@ def database_url(tmp_path_factory) -> str:
 
 
 def _empty_all_tables() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    # The bank generation's one row stays (and moves on: triggers see the emptying).
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)
+              if t.name != "bank_generation"]
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     else:

@@ -70,6 +70,24 @@ class QuestionLevel(db.Model):
     __table_args__ = (Index("ix_question_level_level", "level", "question_id"),)
 
 
+class BankGeneration(db.Model):
+    """A number that changes whenever the drawable bank may have changed: every insert,
+    update or delete of a question, its levels or a topic moves it on, by database
+    triggers in the same transaction (migration 0007), so no code path can forget it.
+
+    Exam starts cache the pools they draw from under it (``exams.assembly``): one row
+    read instead of the whole bank's eligible questions per start.
+    """
+
+    __tablename__ = "bank_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the one row: 1
+    number: Mapped[int] = mapped_column(db.BigInteger, default=0)
+    # PostgreSQL: the transaction that moved it last, so that one import of thousands of
+    # rows moves it once (the trigger updates the row only if another transaction did).
+    last_xact: Mapped[int | None] = mapped_column(db.BigInteger)
+
+
 # What a version says: two versions (or a version and an authored record) with these
 # equal are the same content, and an edit or import that changes none of them adds none.
 CONTENT_FIELDS = ("type", "difficulty", "payload", "reference", "tags")

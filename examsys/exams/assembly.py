@@ -1,12 +1,22 @@
 """Drawing an exam form from a blueprint: reproducible from the attempt's seed."""
 
+import json
 import random
+import threading
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from examsys.bank.models import Question, QuestionLevel, QuestionVersion, Status, Topic
+from examsys.bank.models import (
+    BankGeneration,
+    Question,
+    QuestionLevel,
+    QuestionVersion,
+    Status,
+    Topic,
+)
 from examsys.bank.sections import in_topics, section_types
 from examsys.bank.types import get_type
 from examsys.core.errors import Conflict
@@ -22,7 +32,46 @@ class DrawnItem:
     option_order: list[str] | None
 
 
-def _pools(session, sections: list[dict]) -> list[list[tuple[int, int]]]:
+Pools = tuple[tuple[tuple[int, int], ...], ...]
+
+
+class PoolCache:
+    """The pools of each blueprint's sections, per bank generation, in this app (one
+    per app: its database is the one the generation counts for).
+
+    Every start of one exam draws from the same pools until the bank changes; reading
+    them is a scan of the bank's eligible questions (thousands of rows), the generation
+    is one row. Entries of an older generation are never read again and are dropped when
+    a newer one is stored. Threads may compute the same entry at once: both results are
+    equal, either may stay.
+    """
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._entries: dict[tuple[int, str], Pools] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session, sections: list[dict]) -> Pools:
+        generation = session.scalar(select(BankGeneration.number)
+                                    .where(BankGeneration.id == 1))
+        if generation is None:  # the row is gone (emptied by hand): nothing to key on
+            return _pools(session, sections)
+        key = (generation, json.dumps(sections, sort_keys=True))
+        pools = self._entries.get(key)
+        if pools is None:
+            # Read after the generation: the pools are at least as new as their key.
+            pools = _pools(session, sections)
+            with self._lock:
+                kept = {k: v for k, v in self._entries.items() if k[0] == generation}
+                self._entries = (kept if len(kept) < self.size else {}) | {key: pools}
+        return pools
+
+
+def pool_cache() -> PoolCache:
+    return current_app.extensions.setdefault("examsys.pool_cache", PoolCache())
+
+
+def _pools(session, sections: list[dict]) -> Pools:
     """For each section, the (question id, current version id) of the active questions it
     may draw, in id order: one query for the whole blueprint, each section's filter
     applied here (a scan per section made PostgreSQL read the bank once per section).
@@ -56,7 +105,7 @@ def _pools(session, sections: list[dict]) -> list[list[tuple[int, int]]]:
             if last[i] != qid and qtype in types and level in levels:
                 pools[i].append((qid, vid))
                 last[i] = qid
-    return pools
+    return tuple(tuple(pool) for pool in pools)
 
 
 def draw_form(session, blueprint: Blueprint, seed: int,
@@ -65,14 +114,14 @@ def draw_form(session, blueprint: Blueprint, seed: int,
 
     Questions in ``avoid`` (seen in the candidate's last attempt) are left out where the
     section's pool is large enough without them, else as few as needed are drawn again.
-    The same seed, bank and ``avoid`` give the same form; two queries, whatever the
-    number of sections.
+    The same seed, bank and ``avoid`` give the same form. Queries, whatever the number of
+    sections: the bank generation, the pools (only when not cached) and the versions.
     """
     rng = random.Random(seed)
     taken: set[int] = set()
     picks: list[tuple[dict, int]] = []
-    for section, candidates in zip(blueprint.sections, _pools(session, blueprint.sections),
-                                   strict=True):
+    for section, candidates in zip(blueprint.sections,
+                                   pool_cache().get(session, blueprint.sections), strict=True):
         pool = [(q, v) for q, v in candidates if q not in taken]
         if len(pool) < section["count"]:
             raise Conflict(_("The question bank cannot fill the section %(section)s of this "
