@@ -2,10 +2,8 @@
 write to the drawable bank must move the generation on, by whatever path it comes, and a
 draw after a change must see it. Runs on SQLite and on PostgreSQL (different triggers)."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from examsys.bank.models import BankGeneration, Question, Status, Topic
 from examsys.core.errors import Conflict
@@ -13,6 +11,7 @@ from examsys.exams.assembly import draw_form
 from examsys.extensions import db
 
 from .test_assembly import blueprint, fingerprint, keys_under, question_ids, section
+from .test_query_counts import counting
 
 
 def generation() -> int:
@@ -20,35 +19,24 @@ def generation() -> int:
     return db.session.scalar(select(BankGeneration.number).where(BankGeneration.id == 1))
 
 
-@contextmanager
-def pool_reads():
-    """Counts the statements that read the bank's pools (questions with topic and level)."""
-    reads: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if "topic.path" in statement and "question_level.level" in statement:
-            reads.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield reads
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+def pool_reads(statements: list[str]) -> list[str]:
+    """The statements that read the bank's pools (questions with their topic and level)."""
+    return [s for s in statements if "topic.path" in s and "question_level.level" in s]
 
 
 CHEM = blueprint(section("chem", ["chem"], 8))
 
 
 def test_the_pools_are_read_once_per_generation(bank):
-    with pool_reads() as reads:
+    with counting() as statements:
         first = draw_form(db.session, CHEM, 1)
         again = draw_form(db.session, CHEM, 1)
         draw_form(db.session, CHEM, 2)
-        assert len(reads) == 1
+        assert len(pool_reads(statements)) == 1
         assert fingerprint(again) == fingerprint(first)  # the cache changes no draw
         _retire(sorted(keys_under("chem").values())[:1])
         draw_form(db.session, CHEM, 3)
-        assert len(reads) == 2
+        assert len(pool_reads(statements)) == 2
 
 
 def _retire(keys: list[str]) -> None:
