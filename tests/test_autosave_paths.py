@@ -6,7 +6,7 @@ written nothing."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from examsys.accounts.services import end_login_session, open_login_session
 from examsys.core.clock import utcnow
@@ -217,3 +217,15 @@ def test_api_save_is_the_plain_path_for_a_running_attempt(app, enrolled, candida
         else ["SELECT", "UPDATE", "INSERT"]
     assert statements == expected
     assert db.session.get(Attempt, attempt_id).state == AttemptState.IN_PROGRESS
+
+
+def test_plain_path_answers_in_utc_whatever_the_database_time_zone(app, sitting):
+    from examsys.core.clock import iso
+
+    attempt_id, token = sitting
+    if db.engine.dialect.name == "postgresql":
+        # The driver hands back timestamps in the connection's zone (until commit here).
+        db.session.execute(text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+    saved = plain(attempt_id, token, 1, 1, None)
+    assert iso(saved.deadline).endswith("Z")
+    assert saved.deadline == db.session.get(Attempt, attempt_id).deadline

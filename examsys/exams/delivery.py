@@ -21,8 +21,8 @@ from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank.models import QuestionVersion
 from examsys.bank.types import ResponseError, get_type
 from examsys.certs import services as certs
-from examsys.core import audit
-from examsys.core.clock import iso
+from examsys.core import audit, driver
+from examsys.core.clock import as_utc, iso
 from examsys.core.database import begin_write
 from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
 from examsys.exams import integrity, notifications
@@ -347,11 +347,13 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     check_position(position)
     if not login_token:
         return None
-    # Core statements on the session's connection: the ORM's execution layer has nothing
-    # to add to them (no entities, no autoflush) and costs a few per cent of a save.
     conn = session.connection()
-    row = conn.execute(_SAVE_TARGET, {"attempt_id": attempt_id, "position": position,
-                                      "token": login_token}).first()
+    on_postgresql = conn.dialect.name == "postgresql"
+    target = {"attempt_id": attempt_id, "position": position, "token": login_token}
+    # On PostgreSQL both statements go to the driver's cursor (see core.driver): they are
+    # most of what an autosave costs. SQLite keeps SQLAlchemy Core (its type conversions).
+    row = driver.fetch_one(conn, _SAVE_TARGET, target) if on_postgresql \
+        else conn.execute(_SAVE_TARGET, target).first()
     user_agent = integrity.stored_user_agent(user_agent)
     if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
         return None
@@ -359,9 +361,10 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     canonical = parse_response(row.type, row.payload, row.option_order, response)
     values = {"item_id": row.item_id, "seq": seq, "response": canonical, "now": now,
               "token": login_token}
-    if conn.dialect.name == "postgresql":
-        # Counted by RETURNING: the driver reports no row count for this statement.
-        kept = conn.execute(_KEEP_AND_APPEND, values).first() is not None
+    if on_postgresql:
+        # Counted by RETURNING: the statement reports no row count.
+        values["response"] = driver.json_param(canonical)
+        kept = driver.fetch_one(conn, _KEEP_AND_APPEND, values) is not None
     elif (kept := conn.execute(_KEEP_LATEST, values).rowcount):
         conn.execute(_APPEND_EVENT, values)
     if not kept:
@@ -370,7 +373,7 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     # transaction must not answer with the old response.
     if (loaded := session.identity_map.get(session.identity_key(AttemptItem, row.item_id))):
         session.expire(loaded)
-    return Saved(position, seq, now, row.deadline)
+    return Saved(position, seq, now, as_utc(row.deadline))
 
 
 def _plain(row, now: datetime, login_token: str, ip: str | None, user_agent: str | None,
