@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from examsys.accounts.models import Role
 from examsys.bank.types import get_type
@@ -402,3 +402,16 @@ def test_certificate_page_is_hidden_from_the_holder_until_release(app, bank, exa
     page = holder.get(f"/certificates/{serial}")
     assert page.status_code == 200
     assert serial in page.get_data(as_text=True)
+
+
+def test_verification_answers_in_utc_whatever_the_database_time_zone(app, cert):
+    from examsys.certs import public
+    from examsys.core.clock import iso
+
+    serial, issued_at = cert.serial, cert.issued_at
+    if db.engine.dialect.name == "postgresql":
+        # PostgreSQL's reads go to the driver (core.driver): timestamps in the session's zone.
+        db.session.execute(text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+    found = public.by_serial(db.session, serial)
+    assert found.issued_at == issued_at
+    assert iso(found.issued_at).endswith("Z") and iso(found.expires_at).endswith("Z")

@@ -6,6 +6,7 @@ every payload here is one the bank could really hold.
 
 import json
 import math
+import random
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -373,3 +374,50 @@ def test_registry_holds_every_type_and_only_essays_are_human_marked():
     assert set(REGISTRY) == {"single_choice", "multiple_choice", "true_false", "numeric",
                              "short_text", "ordering", "matching", "essay", "numeric_unit"}
     assert {name for name, t in REGISTRY.items() if not t.auto_graded} == {"essay"}
+
+
+def _outcome(qtype, payload, order, response):
+    try:
+        return "parsed", qtype.parse(payload, order, response)
+    except ResponseError as exc:
+        return "refused", str(exc)
+
+
+@pytest.fixture(scope="module")
+def bundled_questions():
+    from pathlib import Path
+
+    from examsys.bank.importer import read_files
+
+    doc, problems = read_files([Path(__file__).resolve().parent.parent / "question_bank"])
+    assert not problems
+    return doc.questions
+
+
+@pytest.mark.parametrize("type_name", sorted(REGISTRY))
+def test_parse_reads_the_payload_only_where_the_type_says_so(bundled_questions, type_name):
+    """Autosave fetches a question's payload only for ``parse_reads_payload`` types: every
+    other type must parse each response the same without it (the bundled bank's questions
+    of the type, their model answers as a candidate sends them, and malformed answers)."""
+    qtype = get_type(type_name)
+    questions = [q for q in bundled_questions if q.type == type_name]
+    assert questions
+    rng = random.Random(type_name)
+    differs = False
+    for q in questions:
+        order = qtype.shuffle(q.payload, rng, True)
+        model = qtype.model_answer(q.payload)
+        sent = qtype.display(order, model) if model is not None else "电池 text"
+        for response in (sent, None, "A", "Z", ["A", "B"], {"1": "A"}, 3.5, "4.2",
+                         {"value": 3.2, "unit": "V"}, {"value": "1", "unit": "mAh"}, True):
+            with_payload = _outcome(qtype, q.payload, order, response)
+            try:
+                without = _outcome(qtype, None, order, response)
+            except (TypeError, KeyError, AttributeError):
+                without = "needs the payload"
+            if qtype.parse_reads_payload:
+                differs |= without != with_payload
+            else:
+                assert without == with_payload, (q.key, response)
+    # A type that declares it reads the payload does (else the fetch is wasted).
+    assert differs == qtype.parse_reads_payload

@@ -4,7 +4,8 @@ SQLAlchemy's Core execution costs about 0.1 ms of CPU per statement here
 (execution context, parameter processing, result metadata): an eighth of an autosave,
 the request an exam day sends a hundred thousand times. The hot paths that send one or
 two fixed statements per request run them here instead. The statements are still built
-with SQLAlchemy Core (compiled once per dialect, so the SQL has one source); what
+with SQLAlchemy Core (compiled once per dialect, so the SQL has one source) and psycopg
+prepares them after a few executions on a connection, as it does SQLAlchemy's; what
 SQLAlchemy's column types would convert, the caller converts (``as_utc`` on timestamps,
 ``json_param`` for JSON). Errors and statement events behave as SQLAlchemy's: a driver
 error becomes SQLAlchemy's ``DBAPIError`` (a lost connection is invalidated, so the pool
@@ -39,7 +40,7 @@ def fetch_one(conn: Connection, stmt: Executable, params: dict):
         with fairy.driver_connection.cursor() as cursor:
             if dispatch.before_cursor_execute:
                 dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
-            cursor.execute(sql, params, prepare=True)
+            cursor.execute(sql, params)
             row = cursor.fetchone() if cursor.description else None
             if dispatch.after_cursor_execute:
                 dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank.models import QuestionVersion
-from examsys.bank.types import ResponseError, get_type
+from examsys.bank.types import REGISTRY, ResponseError, get_type
 from examsys.certs import services as certs
 from examsys.core import audit, driver
 from examsys.core.clock import as_utc, iso
@@ -288,6 +288,10 @@ class Saved:
 _A, _S, _B = Attempt.__table__, ExamSession.__table__, Blueprint.__table__
 _I, _V, _E = AttemptItem.__table__, QuestionVersion.__table__, ResponseEvent.__table__
 _L, _U = LoginSession.__table__, User.__table__
+# A question's payload, only for the types whose parse reads it: for the others a save
+# would fetch and decode the whole bilingual question for nothing.
+_PARSE_PAYLOAD = case((_V.c.type.in_([literal_column(f"'{t.name}'") for t in REGISTRY.values()
+                                      if t.parse_reads_payload]), _V.c.payload)).label("payload")
 # Everything an autosave checks, in one round trip that also takes the attempt's row lock
 # (FOR UPDATE OF attempt on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises):
 # the login named by the cookie, its user, the attempt, its session and item.
@@ -295,7 +299,7 @@ _SAVE_TARGET = (
     select(_A.c.candidate_id, _A.c.state, _A.c.deadline, _A.c.device_session_id,
            _A.c.last_ip, _A.c.last_user_agent, _A.c.current_position, _S.c.grace_seconds,
            _S.c.allowed_networks, _B.c.sequential, _I.c.id.label("item_id"), _I.c.last_seq,
-           _I.c.option_order, _V.c.type, _V.c.payload, _U.c.role, _U.c.active,
+           _I.c.option_order, _V.c.type, _PARSE_PAYLOAD, _U.c.role, _U.c.active,
            _L.c.ended_at.label("login_ended_at"))
     .join(_S, _S.c.id == _A.c.session_id).join(_B, _B.c.id == _S.c.blueprint_id)
     .join(_I, _I.c.attempt_id == _A.c.id).join(_V, _V.c.id == _I.c.question_version_id)

@@ -47,6 +47,9 @@ class QuestionType:
     has_options = False
     # The authored keys this type reads besides the common ones (key, topic, stem, ...).
     fields: tuple[str, ...] = ()
+    # Whether ``parse`` reads the payload (not only the option order): autosave fetches a
+    # question's payload only for these types (tests hold every other type to it).
+    parse_reads_payload = False
 
     def validate(self, raw: dict, problems: Problems) -> dict:
         """Check the type-specific part of an authored question; return the payload part."""

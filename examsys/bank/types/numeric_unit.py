@@ -16,6 +16,7 @@ class NumericUnit(QuestionType):
     mapping, so a version grades the same forever."""
 
     name = "numeric_unit"
+    parse_reads_payload = True  # the units a candidate may answer in
     fields = ("answer", "unit", "tolerance", "units")
 
     def validate(self, q, problems):
