@@ -356,7 +356,9 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     target = {"attempt_id": attempt_id, "position": position, "token": login_token}
     # On PostgreSQL both statements go to the driver's cursor (see core.driver): they are
     # most of what an autosave costs. SQLite keeps SQLAlchemy Core (its type conversions).
-    row = driver.fetch_one(conn, _SAVE_TARGET, target) if on_postgresql \
+    # Prepared at once: the seven-table read takes 0.7 ms to plan (more on a connection
+    # whose catalog cache is cold), 0.05 ms to run.
+    row = driver.fetch_one(conn, _SAVE_TARGET, target, prepare=True) if on_postgresql \
         else conn.execute(_SAVE_TARGET, target).first()
     user_agent = integrity.stored_user_agent(user_agent)
     if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
@@ -368,7 +370,7 @@ def plain_save(session, now: datetime, attempt_id: int, position: int, response,
     if on_postgresql:
         # Counted by RETURNING: the statement reports no row count.
         values["response"] = driver.json_param(canonical)
-        kept = driver.fetch_one(conn, _KEEP_AND_APPEND, values) is not None
+        kept = driver.fetch_one(conn, _KEEP_AND_APPEND, values, prepare=True) is not None
     elif (kept := conn.execute(_KEEP_LATEST, values).rowcount):
         conn.execute(_APPEND_EVENT, values)
     if not kept:
