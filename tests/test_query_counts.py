@@ -17,6 +17,7 @@ from examsys.accounts.models import Role
 from examsys.bank.types import get_type
 from examsys.core.clock import utcnow
 from examsys.exams import scheduling
+from examsys.exams.assembly import pool_cache
 from examsys.exams.models import AttemptItem
 from examsys.extensions import db
 
@@ -80,7 +81,7 @@ def sit(app, email: str, session_id: int, answer_all: bool = True) -> dict:
 
     # Counted cold: the first start after a bank change also reads the pools (cached
     # afterwards, see test_pool_cache), which is the most a start costs.
-    app.extensions.pop("examsys.pool_cache", None)
+    pool_cache().clear()
     started = measured("start", lambda: api.post(
         f"/api/v1/exam-sessions/{session_id}/attempts", json={}))
     attempt_id = started.get_json()["attempt_id"]

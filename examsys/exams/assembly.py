@@ -66,6 +66,11 @@ class PoolCache:
                 self._entries = (kept if len(kept) < self.size else {}) | {key: pools}
         return pools
 
+    def clear(self) -> None:
+        """Forget every entry: the next start reads the pools again (a cold start)."""
+        with self._lock:
+            self._entries = {}
+
 
 def pool_cache() -> PoolCache:
     return current_app.extensions.setdefault("examsys.pool_cache", PoolCache())
