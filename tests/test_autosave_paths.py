@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from examsys.accounts.services import end_login_session, open_login_session
 from examsys.core.clock import utcnow
+from examsys.core.errors import Invalid
 from examsys.exams import delivery
 from examsys.exams.models import Attempt, AttemptItem, AttemptState, ResponseEvent
 from examsys.extensions import db
@@ -229,3 +230,64 @@ def test_plain_path_answers_in_utc_whatever_the_database_time_zone(app, sitting)
     saved = plain(attempt_id, token, 1, 1, None)
     assert iso(saved.deadline).endswith("Z")
     assert saved.deadline == db.session.get(Attempt, attempt_id).deadline
+
+
+UNITS_BANK = """\
+topics:
+  - {key: capacity, name: {en: Capacity, zh: 容量}}
+questions:
+""" + "".join(f"""\
+  - key: U-{n:04d}
+    topic: capacity
+    type: numeric_unit
+    levels: [engineer]
+    difficulty: 2
+    reference: Cell datasheet
+    stem: {{en: "Rated capacity of cell {n}?", zh: "电芯{n}的额定容量？"}}
+    explanation: {{en: "2.5 Ah", zh: "2.5 Ah"}}
+    answer: 2.5
+    unit: Ah
+    tolerance: {{relative: 0.01}}
+""" for n in range(1, 4)) + """\
+certifications:
+  - code: UNIT-CERT
+    name: {en: "Units", zh: "单位"}
+    level: engineer
+    validity_months: 12
+    blueprint:
+      time_limit_minutes: 30
+      pass_mark: 60
+      sections:
+        - key: capacity
+          title: {en: Capacity, zh: 容量}
+          topics: [capacity]
+          levels: [engineer]
+          count: 1
+          points: 1
+"""
+
+
+def test_plain_path_reads_the_payload_of_a_type_whose_parse_needs_it(app, bank, examiner,
+                                                                      candidate):
+    """numeric_unit parses against its payload's units, the one type the plain path
+    fetches a payload for: an unknown unit is refused, a known one saved plainly in its
+    canonical spelling."""
+    from examsys.bank import importer
+
+    doc, problems = importer.read_upload("units.yaml", UNITS_BANK.encode())
+    assert problems == [], problems
+    importer.apply(db.session, utcnow(), doc, None)
+    db.session.commit()
+    es = make_session(examiner, "UNIT-CERT")
+    enroll(es, candidate)
+    login = open_login_session(db.session, utcnow(), candidate, IP, UA)
+    db.session.commit()
+    attempt, _ = delivery.start_or_resume(db.session, utcnow(), es.id, candidate.id, ip=IP,
+                                          user_agent=UA, login_session_id=login.id)
+    db.session.commit()
+    with pytest.raises(Invalid, match="unknown unit"):
+        plain(attempt.id, login.id, 1, 1, {"value": 2500, "unit": "parsec"})
+    db.session.rollback()
+    assert plain(attempt.id, login.id, 1, 1, {"value": 2500, "unit": "mah"}) is not None
+    db.session.commit()
+    assert stored(attempt.id, 1)[0] == {"value": 2500.0, "unit": "mAh"}
