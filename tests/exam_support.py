@@ -53,12 +53,17 @@ certifications:
 """
 
 
-def import_essay_bank(*, double_marking=False, tolerance=0.0, sequential=False) -> Certification:
-    """The mini bank must be loaded; adds essays and ESSAY-CERT (2 objective + 1 essay)."""
-    doc, problems = importer.read_upload("essays.yaml", ESSAY_BANK.encode())
+def import_bank(name: str, text: str) -> None:
+    """Import a bank document given as YAML text (published), and commit."""
+    doc, problems = importer.read_upload(name, text.encode())
     assert problems == [], problems
     importer.apply(db.session, utcnow(), doc, None)
     db.session.commit()
+
+
+def import_essay_bank(*, double_marking=False, tolerance=0.0, sequential=False) -> Certification:
+    """The mini bank must be loaded; adds essays and ESSAY-CERT (2 objective + 1 essay)."""
+    import_bank("essays.yaml", ESSAY_BANK)
     cert = db.session.scalar(select(Certification).where(Certification.code == "ESSAY-CERT"))
     set_blueprint_options(cert, double_marking=double_marking, marking_tolerance=tolerance,
                           sequential=sequential)

@@ -19,6 +19,7 @@ from .conftest import Api
 from .exam_support import (
     correct_response,
     enroll,
+    import_bank,
     make_session,
     set_blueprint_options,
     start_through_api,
@@ -27,15 +28,19 @@ from .exam_support import (
 IP, UA = "10.1.2.3", "Exam browser"
 
 
-@pytest.fixture
-def sitting(app, enrolled, candidate):
-    """A running attempt opened from one login, address and browser."""
+def start_from_one_login(session_id: int, candidate) -> tuple[int, str]:
+    """A running attempt opened from one login, address and browser: (attempt, login)."""
     login = open_login_session(db.session, utcnow(), candidate, IP, UA)
     db.session.commit()
-    attempt, _ = delivery.start_or_resume(db.session, utcnow(), enrolled.id, candidate.id,
+    attempt, _ = delivery.start_or_resume(db.session, utcnow(), session_id, candidate.id,
                                           ip=IP, user_agent=UA, login_session_id=login.id)
     db.session.commit()
     return attempt.id, login.id
+
+
+@pytest.fixture
+def sitting(app, enrolled, candidate):
+    return start_from_one_login(enrolled.id, candidate)
 
 
 def item(attempt_id: int, position: int) -> AttemptItem:
@@ -163,18 +168,14 @@ def test_sequential_step_forward_goes_to_the_checked_path(app, bank, examiner, c
         Certification.code == "TEST-CERT")), sequential=True)
     es = make_session(examiner)
     enroll(es, candidate)
-    login = open_login_session(db.session, utcnow(), candidate, IP, UA)
+    attempt_id, token = start_from_one_login(es.id, candidate)
+    assert plain(attempt_id, token, 1, 1) is not None  # the current item
+    assert plain(attempt_id, token, 2, 2) is None  # moving on: checked (and recorded)
+    delivery.save_response(db.session, utcnow(), attempt_id, candidate.id, 2, None, 2,
+                           token, ip=IP, user_agent=UA)
     db.session.commit()
-    attempt, _ = delivery.start_or_resume(db.session, utcnow(), es.id, candidate.id, ip=IP,
-                                          user_agent=UA, login_session_id=login.id)
-    db.session.commit()
-    assert plain(attempt.id, login.id, 1, 1) is not None  # the current item
-    assert plain(attempt.id, login.id, 2, 2) is None  # moving on: checked (and recorded)
-    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 2, None, 2,
-                           login.id, ip=IP, user_agent=UA)
-    db.session.commit()
-    assert db.session.get(Attempt, attempt.id).current_position == 2
-    assert plain(attempt.id, login.id, 2, 3) is not None
+    assert db.session.get(Attempt, attempt_id).current_position == 2
+    assert plain(attempt_id, token, 2, 3) is not None
 
 
 def test_api_after_logout_answers_401_and_saves_nothing(app, enrolled, candidate):
@@ -272,22 +273,13 @@ def test_plain_path_reads_the_payload_of_a_type_whose_parse_needs_it(app, bank, 
     """numeric_unit parses against its payload's units, the one type the plain path
     fetches a payload for: an unknown unit is refused, a known one saved plainly in its
     canonical spelling."""
-    from examsys.bank import importer
-
-    doc, problems = importer.read_upload("units.yaml", UNITS_BANK.encode())
-    assert problems == [], problems
-    importer.apply(db.session, utcnow(), doc, None)
-    db.session.commit()
+    import_bank("units.yaml", UNITS_BANK)
     es = make_session(examiner, "UNIT-CERT")
     enroll(es, candidate)
-    login = open_login_session(db.session, utcnow(), candidate, IP, UA)
-    db.session.commit()
-    attempt, _ = delivery.start_or_resume(db.session, utcnow(), es.id, candidate.id, ip=IP,
-                                          user_agent=UA, login_session_id=login.id)
-    db.session.commit()
+    attempt_id, token = start_from_one_login(es.id, candidate)
     with pytest.raises(Invalid, match="unknown unit"):
-        plain(attempt.id, login.id, 1, 1, {"value": 2500, "unit": "parsec"})
+        plain(attempt_id, token, 1, 1, {"value": 2500, "unit": "parsec"})
     db.session.rollback()
-    assert plain(attempt.id, login.id, 1, 1, {"value": 2500, "unit": "mah"}) is not None
+    assert plain(attempt_id, token, 1, 1, {"value": 2500, "unit": "mah"}) is not None
     db.session.commit()
-    assert stored(attempt.id, 1)[0] == {"value": 2500.0, "unit": "mAh"}
+    assert stored(attempt_id, 1)[0] == {"value": 2500.0, "unit": "mAh"}

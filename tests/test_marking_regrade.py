@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from examsys.bank import importer
 from examsys.bank.models import Question, QuestionVersion
 from examsys.certs.models import Certificate
 from examsys.core.audit import AuditEvent
@@ -26,7 +25,7 @@ from examsys.exams.models import (
 )
 from examsys.extensions import db
 
-from .exam_support import enroll, make_session, sit
+from .exam_support import enroll, import_bank, make_session, sit
 
 # Two true/false questions, both drawn, one point each; pass mark 100 %.
 REGRADE_BANK = """\
@@ -62,10 +61,7 @@ certifications:
 
 @pytest.fixture
 def regrade_bank(app):
-    doc, problems = importer.read_upload("regrade.yaml", REGRADE_BANK.encode())
-    assert problems == [], problems
-    importer.apply(db.session, utcnow(), doc, None)
-    db.session.commit()
+    import_bank("regrade.yaml", REGRADE_BANK)
     # The importer wants varied forms; these tests want both core questions on every form.
     cert = db.session.scalar(select(Certification).where(Certification.code == "REGRADE-CERT"))
     sections = [dict(cert.current_blueprint.sections[0], topics=["regr/core"])]

@@ -14,6 +14,7 @@ replaces it), and ``before/after_cursor_execute`` listeners see every statement.
 
 from collections import namedtuple
 
+from psycopg.types.json import Json
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.base import Executable
@@ -58,8 +59,6 @@ def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
     return None if row is None else row_type._make(row)
 
 
-def json_param(value):
+def json_param(value) -> Json:
     """A JSON parameter as SQLAlchemy's JSON type binds it on psycopg."""
-    from psycopg.types.json import Json
-
     return Json(value)
