@@ -14,7 +14,6 @@ replaces it), and ``before/after_cursor_execute`` listeners see every statement.
 
 from collections import namedtuple
 
-from psycopg.types.json import Json
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.base import Executable
@@ -59,6 +58,10 @@ def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
     return None if row is None else row_type._make(row)
 
 
-def json_param(value) -> Json:
+def json_param(value):
     """A JSON parameter as SQLAlchemy's JSON type binds it on psycopg."""
+    # Imported here: psycopg is an optional dependency (`.[postgres]`) and the app runs on
+    # SQLite without it; after the first call this is a dictionary lookup.
+    from psycopg.types.json import Json
+
     return Json(value)
