@@ -114,3 +114,25 @@ def test_bench_routes_answer_when_enabled(monkeypatch, make_app):
         finally:
             db.session.execute(db.text(f"DROP TABLE {bench_routes.BENCH_TABLE}"))
             db.session.commit()
+
+
+def test_the_app_runs_on_sqlite_without_the_optional_packages(tmp_path):
+    """The quick start installs no extras: psycopg and redis must not be needed to import
+    the app, serve a page or load the exam code (a module-level import would break it)."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+sys.modules["psycopg"] = sys.modules["redis"] = None  # as if not installed
+from examsys import create_app
+import examsys.core.driver, examsys.exams.delivery, examsys.certs.public
+app = create_app({"SECRET_KEY": "x" * 32})
+with app.test_client() as client:
+    print(client.get("/verify").status_code)
+"""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'bare.sqlite3'}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,  # noqa: S603
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "200"
