@@ -130,7 +130,7 @@ def wrong_response(item: AttemptItem):
 def sit(es, user, answer=correct_response, submit=True) -> Attempt:
     """Start, save ``answer(item)`` for every item (None = leave blank), submit."""
     now = utcnow()
-    attempt, _created = delivery.start_or_resume(db.session, now, es.id, user.id)
+    attempt, _form = delivery.start_or_resume(db.session, now, es.id, user.id)
     db.session.commit()
     for seq, item in enumerate(items_of(attempt.id), start=1):
         response = answer(item)

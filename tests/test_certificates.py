@@ -53,7 +53,7 @@ def correct_response(item: AttemptItem):
 def sit(es, user, *, right: bool = True) -> Attempt:
     """Start, answer every item (all right, or all blank), submit."""
     now = utcnow()
-    attempt, _created = delivery.start_or_resume(db.session, now, es.id, user.id)
+    attempt, _form = delivery.start_or_resume(db.session, now, es.id, user.id)
     db.session.commit()
     if right:
         items = db.session.scalars(select(AttemptItem).where(

@@ -453,6 +453,22 @@ def _form(body: dict) -> list[tuple]:
              [(o["id"], o["text"]) for o in i.get("options", [])]) for i in body["items"]]
 
 
+def test_a_new_attempt_is_shown_exactly_as_its_stored_form_reads_back(app, enrolled,
+                                                                       candidate, api):
+    # The start answers from the form it drew, not from the rows it wrote: the two must
+    # agree field for field (a resume reads the rows).
+    api.login(candidate.email)
+    first = start(api, enrolled)
+    assert first.status_code == 201
+    again = start(api, enrolled)
+    assert again.status_code == 200
+
+    drawn, stored = first.get_json(), again.get_json()
+    assert len(drawn["items"]) == len(items_of(drawn["attempt_id"])) > 0
+    assert drawn.pop("server_time") and stored.pop("server_time")
+    assert drawn == stored
+
+
 def test_resume_returns_the_same_attempt_answers_and_option_order(app, enrolled, candidate,
                                                                   api):
     api.login(candidate.email)
@@ -595,8 +611,8 @@ def test_close_overdue_command_closes_only_overdue_attempts(app, enrolled, candi
     for user, offset in ((candidate, timedelta(0)), (graceful, timedelta(seconds=40)),
                          (late, timedelta(minutes=20))):
         clock.move_to(t0 + offset)
-        attempt, created = delivery.start_or_resume(db.session, utcnow(), enrolled.id, user.id)
-        assert created
+        attempt, form = delivery.start_or_resume(db.session, utcnow(), enrolled.id, user.id)
+        assert form is not None
         attempts[user.email] = attempt.id
         db.session.commit()
     clock.move_to(t0 + timedelta(minutes=31))  # 60 s past the first deadline, 20 s past the second

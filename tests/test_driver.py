@@ -2,12 +2,15 @@
 as SQLAlchemy's do: named rows, statement events, SQLAlchemy's errors, and a lost
 connection replaced by the pool."""
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import event, func, literal_column, select, text
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy import event, func, insert, literal_column, select, text
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from examsys.accounts.models import User
 from examsys.core import driver
+from examsys.core.audit import AuditEvent
 from examsys.extensions import db
 
 
@@ -53,3 +56,46 @@ def test_a_lost_connection_is_invalidated_and_the_pool_replaces_it(pg):
     assert caught.value.connection_invalidated
     db.session.rollback()
     assert db.session.scalar(select(func.pg_backend_pid())) != pid
+
+
+def _audit_rows(actor_id: int, tag: str) -> list[dict]:
+    at = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
+    return [{"at": at, "actor_id": actor_id, "action": tag, "object_type": "t\tab\\slash",
+             "object_id": "行\n1", "data": {"order": ["b", "a"], "note": "电池 \"x\""}},
+            {"at": at, "actor_id": None, "action": tag, "object_type": "none",
+             "object_id": "2", "data": None}]
+
+
+def test_copied_rows_read_back_exactly_as_inserted_ones_and_events_see_the_copy(pg,
+                                                                                candidate):
+    actor_id = candidate.id
+    conn = db.session.connection()
+    seen = []
+    listener = lambda _c, _cur, statement, *_a: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        driver.copy_rows(conn, AuditEvent.__table__, _audit_rows(actor_id, "copied"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    db.session.execute(insert(AuditEvent.__table__), _audit_rows(actor_id, "inserted"))
+
+    def stored(tag):
+        # data as text: JSON null and SQL NULL read alike in Python, not in the database.
+        return db.session.execute(
+            select(AuditEvent.at, AuditEvent.actor_id, AuditEvent.object_type,
+                   AuditEvent.object_id, AuditEvent.data, text("data::text IS NULL"))
+            .where(AuditEvent.action == tag).order_by(AuditEvent.id)).all()
+
+    assert stored("copied") == stored("inserted")
+    assert stored("copied")[0].object_id == "行\n1"
+    assert len(seen) == 1 and seen[0].startswith("COPY audit_event (at, actor_id, action")
+
+
+def test_a_copy_that_breaks_a_constraint_is_sqlalchemys_error_and_stores_nothing(pg,
+                                                                                 candidate):
+    rows = _audit_rows(candidate.id, "broken")
+    rows[1]["actor_id"] = -1  # no such user: the second row breaks the foreign key
+    with pytest.raises(IntegrityError):
+        driver.copy_rows(db.session.connection(), AuditEvent.__table__, rows)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "broken")) == 0

@@ -48,7 +48,7 @@ def letters(item: AttemptItem, *original_ids: str) -> list[str]:
 def sit(es, user, answer) -> Attempt:
     """Start, save ``answer(item)`` for every item (None = leave blank), submit."""
     now = utcnow()
-    attempt, _created = delivery.start_or_resume(db.session, now, es.id, user.id)
+    attempt, _form = delivery.start_or_resume(db.session, now, es.id, user.id)
     db.session.commit()
     items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
                                .order_by(AttemptItem.position)).all()

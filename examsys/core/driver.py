@@ -12,8 +12,12 @@ error becomes SQLAlchemy's ``DBAPIError`` (a lost connection is invalidated, so 
 replaces it), and ``before/after_cursor_execute`` listeners see every statement.
 """
 
+import json
 from collections import namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.base import Executable
@@ -30,6 +34,27 @@ def _compile(stmt: Executable, conn: Connection) -> tuple[str, type]:
     return found
 
 
+@contextmanager
+def _cursor(conn: Connection, sql: str, params, many: bool = False) -> Iterator:
+    """psycopg's cursor on the connection's driver connection, with SQLAlchemy's statement
+    events around the block and its error handling for what the driver raises."""
+    fairy = conn.connection
+    dispatch = conn.dispatch
+    try:
+        with fairy.driver_connection.cursor() as cursor:
+            if dispatch.before_cursor_execute:
+                dispatch.before_cursor_execute(conn, cursor, sql, params, None, many)
+            yield cursor
+            if dispatch.after_cursor_execute:
+                dispatch.after_cursor_execute(conn, cursor, sql, params, None, many)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from exc
+
+
 def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
               prepare: bool | None = None):
     """Run ``stmt`` with ``params`` (named as its bind parameters) and return its first
@@ -39,23 +64,31 @@ def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
     its fifth (psycopg's default): for a statement that is costly to plan, four plans
     fewer per connection while a fresh pool warms up."""
     sql, row_type = _compile(stmt, conn)
-    fairy = conn.connection
-    dispatch = conn.dispatch
-    try:
-        with fairy.driver_connection.cursor() as cursor:
-            if dispatch.before_cursor_execute:
-                dispatch.before_cursor_execute(conn, cursor, sql, params, None, False)
-            cursor.execute(sql, params, prepare=prepare)
-            row = cursor.fetchone() if cursor.description else None
-            if dispatch.after_cursor_execute:
-                dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        lost = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
-                                  connection_invalidated=lost, dialect=conn.dialect) from exc
+    with _cursor(conn, sql, params) as cursor:
+        cursor.execute(sql, params, prepare=prepare)
+        row = cursor.fetchone() if cursor.description else None
     return None if row is None else row_type._make(row)
+
+
+def copy_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert ``rows`` (dictionaries with the same keys, named as ``table``'s columns) with
+    one COPY: the whole batch in one message, written by the server without a statement
+    per row (a hundred-row INSERT executemany costs twice the server time here).
+
+    Values go as the columns' Python types would bind them; JSON columns are encoded here
+    as SQLAlchemy's JSON type encodes them (None as JSON null unless ``none_as_null``).
+    """
+    names = list(rows[0]) if rows else []
+    types = [table.c[name].type for name in names]
+    encode = [(isinstance(t, JSON), isinstance(t, JSON) and t.none_as_null) for t in types]
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(name) for name in names)
+    sql = f"COPY {conn.dialect.identifier_preparer.format_table(table)} ({quoted}) FROM STDIN"
+    with _cursor(conn, sql, rows, many=True) as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([json.dumps(value) if is_json and not (value is None and as_null)
+                            else value
+                            for (is_json, as_null), value in zip(encode, row.values(),
+                                                                 strict=True)])
 
 
 def json_param(value):

@@ -146,15 +146,21 @@ def start(session_id):
     body = json_body() if request.get_data(cache=True) else {}
     now = utcnow()
     try:
-        attempt, created = delivery.start_or_resume(
+        attempt, form = delivery.start_or_resume(
             db.session, now, session_id, current_user.id, body.get("access_code"),
             **client_info())
+        if form is not None:
+            # The new attempt and its form are in hand: answer from them before the
+            # commit expires them (reading the form back decodes every payload again).
+            created = presenters.for_candidate(attempt, now, g.lang, items=form)
+            db.session.commit()
+            return ok(created, 201)
         db.session.commit()
     except DomainError:
         db.session.commit()  # keeps an overdue attempt's close, if one happened
         raise
     attempt = delivery.load_attempt(db.session, now, attempt.id, current_user.id)
-    return ok(presenters.for_candidate(attempt, now, g.lang), 201 if created else 200)
+    return ok(presenters.for_candidate(attempt, now, g.lang), 200)
 
 
 @bp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["PUT"])

@@ -25,14 +25,30 @@ from examsys.exams.models import Blueprint
 
 @dataclass
 class DrawnItem:
+    """One item of a form just drawn, read like a stored item with nothing saved yet (so
+    the new attempt can be shown from it without reading the form back)."""
+
     position: int
     section: str
     version: QuestionVersion
     points: float
     option_order: list[str] | None
+    response: None = None
+    last_seq: int = 0
+    saved_at: None = None
+    flagged: bool = False
 
 
-Pools = tuple[tuple[tuple[int, int], ...], ...]
+@dataclass(frozen=True)
+class Pool:
+    """A section's drawable (question id, current version id) pairs, in id order, and
+    the set of those question ids."""
+
+    pairs: tuple[tuple[int, int], ...]
+    questions: frozenset[int]
+
+
+Pools = tuple[Pool, ...]
 
 
 class PoolCache:
@@ -77,9 +93,9 @@ def pool_cache() -> PoolCache:
 
 
 def _pools(session, sections: list[dict]) -> Pools:
-    """For each section, the (question id, current version id) of the active questions it
-    may draw, in id order: one query for the whole blueprint, each section's filter
-    applied here (a scan per section made PostgreSQL read the bank once per section).
+    """For each section, the :class:`Pool` of active questions it may draw: one query for
+    the whole blueprint, each section's filter applied here (a scan per section made
+    PostgreSQL read the bank once per section).
 
     Only a section's question types: human-marked ones only where it names them.
     """
@@ -110,7 +126,7 @@ def _pools(session, sections: list[dict]) -> Pools:
             if last[i] != qid and qtype in types and level in levels:
                 pools[i].append((qid, vid))
                 last[i] = qid
-    return tuple(tuple(pool) for pool in pools)
+    return tuple(Pool(tuple(pool), frozenset(q for q, _ in pool)) for pool in pools)
 
 
 def draw_form(session, blueprint: Blueprint, seed: int,
@@ -127,17 +143,22 @@ def draw_form(session, blueprint: Blueprint, seed: int,
     picks: list[tuple[dict, int]] = []
     for section, candidates in zip(blueprint.sections,
                                    pool_cache().get(session, blueprint.sections), strict=True):
-        pool = [(q, v) for q, v in candidates if q not in taken]
+        # Sections rarely share questions: when none of this pool's was taken, a plain
+        # copy (the same list as the filter would give, so the same draw).
+        pool = ([(q, v) for q, v in candidates.pairs if q not in taken]
+                if not taken.isdisjoint(candidates.questions) else list(candidates.pairs))
         if len(pool) < section["count"]:
             raise Conflict(_("The question bank cannot fill the section %(section)s of this "
                              "exam: it needs %(count)d active items and has %(found)d.",
                              section=section["key"], count=section["count"], found=len(pool)),
                            code="bank_exhausted")
-        fresh = [(q, v) for q, v in pool if q not in avoid]
-        if avoid and len(fresh) < section["count"]:
-            seen = [(q, v) for q, v in pool if q in avoid]
-            fresh += rng.sample(seen, section["count"] - len(fresh))
-        for qid, vid in rng.sample(fresh if avoid else pool, section["count"]):
+        fresh = pool
+        if avoid:
+            fresh = [(q, v) for q, v in pool if q not in avoid]
+            if len(fresh) < section["count"]:
+                seen = [(q, v) for q, v in pool if q in avoid]
+                fresh += rng.sample(seen, section["count"] - len(fresh))
+        for qid, vid in rng.sample(fresh, section["count"]):
             taken.add(qid)
             picks.append((section, vid))
     versions = {v.id: v for v in session.scalars(

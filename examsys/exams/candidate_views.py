@@ -51,7 +51,7 @@ def start(session_id):
         flash(_("The form has expired. Please try again."), "error")
         return redirect(url_for("candidate.dashboard"))
     try:
-        attempt, _created = delivery.start_or_resume(
+        attempt, _form = delivery.start_or_resume(
             db.session, utcnow(), session_id, current_user.id, form.access_code.data,
             ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
             login_session_id=current_user.login_token)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
+from sqlalchemy import ARRAY, bindparam, case, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import get_history, set_committed_value
 
 from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank.models import QuestionVersion
@@ -26,7 +26,7 @@ from examsys.core.clock import as_utc, iso
 from examsys.core.database import begin_write
 from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
 from examsys.exams import integrity, notifications
-from examsys.exams.assembly import draw_form
+from examsys.exams.assembly import DrawnItem, draw_form
 from examsys.exams.integrity import claim_device, track_client
 from examsys.exams.models import (
     Attempt,
@@ -156,8 +156,10 @@ def check_retake_policy(session, now: datetime, enrollment: Enrollment,
 def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: int,
                     access_code: str | None = None, *, ip: str | None = None,
                     user_agent: str | None = None,
-                    login_session_id: str | None = None) -> tuple[Attempt, bool]:
-    """The candidate's running attempt, or a new one drawn now. Returns (attempt, created).
+                    login_session_id: str | None = None
+                    ) -> tuple[Attempt, list[DrawnItem] | None]:
+    """The candidate's running attempt, or a new one drawn now. Returns the attempt and,
+    when it was created now, the form it was drawn with (None when it was resumed).
 
     The device asking becomes the attempt's one active device (see :func:`claim_device`).
     """
@@ -173,7 +175,7 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
         if not is_overdue(latest, now):
             latest = lock_attempt(session, latest.id)
             claim_device(session, now, latest, login_session_id, ip, user_agent)
-            return latest, False
+            return latest, None
         finish(session, now, lock_attempt(session, latest.id))
     if now < enrollment.opens_at:
         raise Conflict(_("This exam session has not opened yet."), code="not_open")
@@ -202,7 +204,9 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
             .where(AttemptItem.attempt_id == last.id)))
     seed = secrets.randbits(62)
     form = draw_form(session, es.blueprint, seed, avoid=avoid)
-    attempt = Attempt(enrollment_id=enrollment.id, candidate_id=candidate_id, session_id=es.id,
+    # The session object itself, not only its id: showing the new attempt reads it, and
+    # nothing else may be holding it by then (the identity map's references are weak).
+    attempt = Attempt(enrollment_id=enrollment.id, candidate_id=candidate_id, session=es,
                       number=used + 1, seed=seed, state=AttemptState.IN_PROGRESS,
                       started_at=now, deadline=compute_deadline(es, enrollment, now),
                       device_session_id=login_session_id, last_ip=ip,
@@ -215,14 +219,17 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
         session.rollback()
         return start_or_resume(session, now, exam_session_id, candidate_id, access_code,
                                ip=ip, user_agent=user_agent, login_session_id=login_session_id)
-    # One executemany for the whole form (the ORM would send one INSERT per item on SQLite).
-    session.execute(insert(AttemptItem), [
-        {"attempt_id": attempt.id, "position": d.position, "section": d.section,
-         "question_version_id": d.version.id, "option_order": d.option_order,
-         "points": d.points, "last_seq": 0} for d in form])
+    rows = [{"attempt_id": attempt.id, "position": d.position, "section": d.section,
+             "question_version_id": d.version.id, "option_order": d.option_order,
+             "points": d.points, "last_seq": 0, "flagged": False} for d in form]
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        driver.copy_rows(conn, AttemptItem.__table__, rows)
+    else:  # one executemany (SQLite runs it in process; the ORM would add its bookkeeping)
+        session.execute(insert(AttemptItem.__table__), rows)
     audit.record(session, now, candidate_id, "attempt.start", attempt,
                  {"seed": seed, "avoided": len(avoid)})
-    return attempt, True
+    return attempt, form
 
 
 def open_for_write(session, now: datetime, attempt_id: int, candidate_id: int,
@@ -449,14 +456,48 @@ def finish(session, now: datetime, attempt: Attempt, *, submitted: bool = False)
     attempt.finished_at = min(now, attempt.deadline) if in_time else attempt.deadline
     attempt.finish_reason = "submitted" if in_time else "deadline"
     attempt.state = AttemptState.SUBMITTED if in_time else AttemptState.EXPIRED
-    session.execute(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
-                    .options(selectinload(AttemptItem.version))).all()
-    if grade_attempt(attempt, now):
+    # The items and their versions in two queries, handed to the attempt as its loaded
+    # collection (reading attempt.items would query the items a second time).
+    set_committed_value(attempt, "items", session.scalars(
+        select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position).options(selectinload(AttemptItem.version))).all())
+    final = grade_attempt(attempt, now)
+    store_scores(session, attempt.items)
+    if final:
         conclude(session, now, attempt)
     audit.record(session, now, attempt.candidate_id if in_time else None,
                  f"attempt.{attempt.finish_reason}", attempt,
                  {"score": attempt.score, "passed": attempt.passed})
     return attempt
+
+
+_AI = AttemptItem.__table__
+_SCORED = func.unnest(bindparam("ids", type_=ARRAY(_AI.c.id.type)),
+                      bindparam("fractions", type_=ARRAY(_AI.c.fraction.type)),
+                      bindparam("awarded", type_=ARRAY(_AI.c.awarded.type))) \
+    .table_valued("id", "fraction", "awarded").render_derived()
+_STORE_SCORES = update(_AI).values(fraction=_SCORED.c.fraction, awarded=_SCORED.c.awarded) \
+    .where(_AI.c.id == _SCORED.c.id)
+
+
+def store_scores(session, items: list[AttemptItem]) -> None:
+    """Write the items' new scores in one statement on PostgreSQL, where the ORM's flush
+    would send an UPDATE per item (a hundred of them on a submit: most of its time in
+    the database). Other changes, and every change on SQLite, stay with the flush."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    scored = [item for item in items
+              if get_history(item, "fraction").has_changes()
+              or get_history(item, "awarded").has_changes()]
+    if not scored:
+        return
+    with session.no_autoflush:  # the flush would send the hundred UPDATEs first
+        session.execute(_STORE_SCORES, {"ids": [i.id for i in scored],
+                                        "fractions": [i.fraction for i in scored],
+                                        "awarded": [i.awarded for i in scored]})
+    for item in scored:  # now what the database holds: nothing left for the flush
+        set_committed_value(item, "fraction", item.fraction)
+        set_committed_value(item, "awarded", item.awarded)
 
 
 def conclude(session, now: datetime, attempt: Attempt) -> None:

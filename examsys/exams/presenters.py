@@ -1,5 +1,6 @@
 """What an attempt looks like to its candidate and to an examiner (API and pages alike)."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from examsys.bank.types import get_type
@@ -8,22 +9,23 @@ from examsys.certs.models import Certificate
 from examsys.certs.services import token_for
 from examsys.core.clock import iso
 from examsys.exams.appeals import appeal_closes_at
+from examsys.exams.assembly import DrawnItem
 from examsys.exams.delivery import results_released
-from examsys.exams.models import Attempt
+from examsys.exams.models import Attempt, AttemptItem
 
 
-def candidate_items(attempt: Attempt, lang: str) -> list[dict]:
+def candidate_items(items: Iterable[AttemptItem | DrawnItem], lang: str) -> list[dict]:
     """The form without any key: stems, options under opaque letters, saved answers."""
-    items = []
-    for item in attempt.items:
+    views = []
+    for item in items:
         qtype = get_type(item.version.type)
         view = qtype.present(item.version.payload, item.option_order, lang)
         view.update(position=item.position, type=qtype.name, section=item.section,
                     points=item.points,
                     response=qtype.display(item.option_order, item.response),
                     seq=item.last_seq, saved_at=iso(item.saved_at), flagged=item.flagged)
-        items.append(view)
-    return items
+        views.append(view)
+    return views
 
 
 def result(attempt: Attempt, certificate: Certificate | None, lang: str) -> dict:
@@ -43,8 +45,12 @@ def result(attempt: Attempt, certificate: Certificate | None, lang: str) -> dict
 
 
 def for_candidate(attempt: Attempt, now: datetime, lang: str,
-                  certificate: Certificate | None = None, with_items: bool = True) -> dict:
+                  certificate: Certificate | None = None, with_items: bool = True,
+                  items: list[DrawnItem] | None = None) -> dict:
+    """The attempt as its candidate sees it; ``items``, the form of an attempt drawn in
+    this request, stands in for its stored items (nothing saved yet)."""
     es = attempt.session
+    items = attempt.items if items is None else items
     out = {
         "attempt_id": attempt.id,
         "state": attempt.state,
@@ -54,7 +60,7 @@ def for_candidate(attempt: Attempt, now: datetime, lang: str,
         "deadline": iso(attempt.deadline),
         "server_time": iso(now),
         "finished_at": iso(attempt.finished_at),
-        "last_seq": max((i.last_seq for i in attempt.items), default=0),
+        "last_seq": max((i.last_seq for i in items), default=0),
         "sequential": es.blueprint.sequential,
         "current_position": attempt.current_position,
         "invalidation_reason": attempt.invalidation_reason,
@@ -62,7 +68,7 @@ def for_candidate(attempt: Attempt, now: datetime, lang: str,
         "result": None,
     }
     if with_items:
-        out["items"] = candidate_items(attempt, lang)
+        out["items"] = candidate_items(items, lang)
     if out["released"]:
         out["result"] = result(attempt, certificate, lang)
     return out
@@ -76,7 +82,7 @@ def for_examiner(attempt: Attempt, now: datetime, lang: str,
     out["seed"] = str(attempt.seed)
     out["result"] = result(attempt, certificate, lang) if attempt.score is not None else None
     items = []
-    for item, view in zip(attempt.items, candidate_items(attempt, lang), strict=True):
+    for item, view in zip(attempt.items, candidate_items(attempt.items, lang), strict=True):
         # The key the item is scored by: after a regrade, the corrected version's.
         scoring = item.scoring_version
         qtype = get_type(scoring.type)
