@@ -5,7 +5,7 @@ connection replaced by the pool."""
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, func, insert, literal_column, select, text
+from sqlalchemy import event, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from examsys.accounts.models import User
@@ -35,6 +35,14 @@ def test_rows_are_named_as_sqlalchemy_labels_them_and_events_see_them(pg, candid
     assert (row.id, row.address) == (user_id, email)
     assert missing is None
     assert len(seen) == 2 and seen[0].startswith("SELECT users.id, users.email AS address")
+
+
+def test_a_statement_without_rows_answers_none(pg, candidate):
+    user_id = candidate.id
+    conn = db.session.connection()
+    renamed = update(User).where(User.id == user_id).values(name="Renamed")
+    assert driver.fetch_one(conn, renamed, {"id_1": user_id, "name": "Renamed"}) is None
+    assert db.session.scalar(select(User.name).where(User.id == user_id)) == "Renamed"
 
 
 def test_a_driver_error_is_sqlalchemys_and_the_session_goes_on(pg):
