@@ -10,12 +10,13 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask_babel import gettext as _
 from sqlalchemy import ARRAY, bindparam, case, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.attributes import get_history, set_committed_value
+from sqlalchemy.orm.attributes import set_committed_value
 
 from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank.models import QuestionVersion
@@ -38,7 +39,7 @@ from examsys.exams.models import (
     ReleasePolicy,
     ResponseEvent,
 )
-from examsys.exams.scoring import grade_attempt
+from examsys.exams.scoring import grade_attempt, item_score
 
 MAX_SEQ = 2**62
 
@@ -461,8 +462,12 @@ def finish(session, now: datetime, attempt: Attempt, *, submitted: bool = False)
     set_committed_value(attempt, "items", session.scalars(
         select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
         .order_by(AttemptItem.position).options(selectinload(AttemptItem.version))).all())
-    final = grade_attempt(attempt, now)
-    store_scores(session, attempt.items)
+    if session.get_bind().dialect.name == "postgresql":
+        scores: dict[AttemptItem, tuple[float, float]] = {}
+        final = grade_attempt(attempt, now, assign=partial(_stage_score, scores))
+        store_scores(session, scores)
+    else:  # SQLite runs the flush's executemany in process: nothing to gain
+        final = grade_attempt(attempt, now)
     if final:
         conclude(session, now, attempt)
     audit.record(session, now, attempt.candidate_id if in_time else None,
@@ -480,24 +485,24 @@ _STORE_SCORES = update(_AI).values(fraction=_SCORED.c.fraction, awarded=_SCORED.
     .where(_AI.c.id == _SCORED.c.id)
 
 
-def store_scores(session, items: list[AttemptItem]) -> None:
-    """Write the items' new scores in one statement on PostgreSQL, where the ORM's flush
-    would send an UPDATE per item (a hundred of them on a submit: most of its time in
-    the database). Other changes, and every change on SQLite, stay with the flush."""
-    if session.get_bind().dialect.name != "postgresql":
+def _stage_score(scores: dict, item: AttemptItem, fraction: float) -> None:
+    """Give the item its score as if loaded, so that the ORM has no change to flush (a
+    hundred changed items would cost the flush a fifth of the submit), and note it for
+    :func:`store_scores`."""
+    scores[item] = item_score(item, fraction)
+    set_committed_value(item, "fraction", scores[item][0])
+    set_committed_value(item, "awarded", scores[item][1])
+
+
+def store_scores(session, scores: dict[AttemptItem, tuple[float, float]]) -> None:
+    """Write items' scores, as (fraction, awarded) by item, in one statement (PostgreSQL):
+    the flush would send an UPDATE per item, a hundred statements for the server."""
+    if not scores:
         return
-    scored = [item for item in items
-              if get_history(item, "fraction").has_changes()
-              or get_history(item, "awarded").has_changes()]
-    if not scored:
-        return
-    with session.no_autoflush:  # the flush would send the hundred UPDATEs first
-        session.execute(_STORE_SCORES, {"ids": [i.id for i in scored],
-                                        "fractions": [i.fraction for i in scored],
-                                        "awarded": [i.awarded for i in scored]})
-    for item in scored:  # now what the database holds: nothing left for the flush
-        set_committed_value(item, "fraction", item.fraction)
-        set_committed_value(item, "awarded", item.awarded)
+    with session.no_autoflush:  # nothing in the flush waits for these rows
+        session.execute(_STORE_SCORES, {"ids": [item.id for item in scores],
+                                        "fractions": [f for f, _ in scores.values()],
+                                        "awarded": [a for _, a in scores.values()]})
 
 
 def conclude(session, now: datetime, attempt: Attempt) -> None:

@@ -5,6 +5,7 @@ An attempt with an item whose type is not ``auto_graded`` (an essay, a practical
 in the state ``marking`` until every such item is marked; only then is its result final.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from examsys.bank.types import get_type
@@ -23,27 +24,35 @@ def is_blank(response) -> bool:
     return response is None or (isinstance(response, str | list | dict) and not response)
 
 
-def set_fraction(item: AttemptItem, fraction: float) -> None:
+def item_score(item: AttemptItem, fraction: float) -> tuple[float, float]:
+    """The item's (fraction, awarded points) for a fraction of its credit, kept in [0, 1]."""
     fraction = min(1.0, max(0.0, fraction))
-    item.fraction, item.awarded = fraction, round(item.points * fraction, 4)
+    return fraction, round(item.points * fraction, 4)
 
 
-def grade_attempt(attempt: Attempt, now: datetime) -> bool:
+def set_fraction(item: AttemptItem, fraction: float) -> None:
+    item.fraction, item.awarded = item_score(item, fraction)
+
+
+def grade_attempt(attempt: Attempt, now: datetime,
+                  assign: Callable[[AttemptItem, float], None] = set_fraction) -> bool:
     """Grade every objective item of a closed attempt and send the others to marking.
 
     Pure over the loaded attempt: the caller commits (and issues the certificate).
+    ``assign`` records an item's fraction: by default on the item, for the ORM to write
+    at the flush; a caller that writes the scores itself passes its own.
     Returns True when the result is final.
     """
     for item in attempt.items:
         version = item.scoring_version
         qtype = get_type(version.type)
         if qtype.auto_graded:
-            set_fraction(item, qtype.grade(version.payload, item.response))
+            assign(item, qtype.grade(version.payload, item.response))
         elif item.marking is None:
             # A blank answer earns nothing whoever marks it: no marker's time is spent on it.
             if is_blank(item.response):
                 item.marking = DONE
-                set_fraction(item, 0.0)
+                assign(item, 0.0)
             else:
                 item.marking = PENDING
     return tally(attempt, now)
