@@ -140,11 +140,13 @@ def check_retake_policy(session, now: datetime, enrollment: Enrollment,
     cert = enrollment.session.certification
     previous = select(Attempt).join(ExamSession, ExamSession.id == Attempt.session_id).where(
         Attempt.candidate_id == candidate_id, ExamSession.certification_id == cert.id)
-    used = session.scalar(select(func.count()).select_from(previous.subquery()))
+    # The latest attempt and, counted over all of them before the limit, their number.
+    last, used = session.execute(previous.add_columns(func.count().over())
+                                 .order_by(Attempt.started_at.desc()).limit(1)).first() \
+        or (None, 0)
     if cert.max_attempts is not None and used >= cert.max_attempts:
         raise Conflict(_("You have used every attempt this certification allows."),
                        code="no_attempts_left")
-    last = session.scalar(previous.order_by(Attempt.started_at.desc()).limit(1))
     if last is not None and cert.retake_cooldown_hours and last.finished_at is not None:
         ready = last.finished_at + timedelta(hours=cert.retake_cooldown_hours)
         if now < ready:
@@ -187,8 +189,9 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
         raise Conflict(_("Your start is staggered: please start in %(n)d seconds.",
                          n=math.ceil((own_start - now).total_seconds())), code="not_open",
                        details={"starts_at": iso(own_start)})
-    used = session.scalar(select(func.count(Attempt.id))
-                          .where(Attempt.enrollment_id == enrollment.id))
+    # Attempts are numbered 1, 2, … per enrollment and never deleted: the latest's
+    # number is how many there are.
+    used = latest.number if latest is not None else 0
     if used >= enrollment.attempts_allowed:
         raise Conflict(_("You have used every attempt this session allows."),
                        code="no_attempts_left")
