@@ -152,9 +152,9 @@ def start(session_id):
         if form is not None:
             # The new attempt and its form are in hand: answer from them before the
             # commit expires them (reading the form back decodes every payload again).
-            created = presenters.for_candidate(attempt, now, g.lang, items=form)
+            shown = presenters.for_candidate(attempt, now, g.lang, items=form)
             db.session.commit()
-            return ok(created, 201)
+            return ok(shown, 201)
         db.session.commit()
     except DomainError:
         db.session.commit()  # keeps an overdue attempt's close, if one happened
