@@ -492,9 +492,9 @@ def _stage_score(scores: dict, item: AttemptItem, fraction: float) -> None:
     """Give the item its score as if loaded, so that the ORM has no change to flush (a
     hundred changed items would cost the flush a fifth of the submit), and note it for
     :func:`store_scores`."""
-    scores[item] = item_score(item, fraction)
-    set_committed_value(item, "fraction", scores[item][0])
-    set_committed_value(item, "awarded", scores[item][1])
+    scores[item] = fraction, awarded = item_score(item, fraction)
+    set_committed_value(item, "fraction", fraction)
+    set_committed_value(item, "awarded", awarded)
 
 
 def store_scores(session, scores: dict[AttemptItem, tuple[float, float]]) -> None:
