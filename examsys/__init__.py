@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from examsys import config
+from examsys.core import ratelimits
 from examsys.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # The top-level migrations/ folder of the checkout (the app is installed editable).
@@ -58,6 +59,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    ratelimits.check_decorated_routes_only(app, limiter)
     login_manager.init_app(app)
     login_manager.session_protection = None  # the login session row is the protection
     login_manager.login_view = "accounts.login"
@@ -65,7 +67,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from examsys.core.database import configure_engine
 
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, ping_after_idle=app.config["DB_PING_AFTER_IDLE"])
 
     _import_models()
     _register_blueprints(app)

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from examsys.extensions import limiter
+
 
 def test_verify_api_is_rate_limited_per_client(make_app):
     app = make_app(VERIFY_RATE_LIMIT="3 per minute")
@@ -24,6 +26,25 @@ def test_verify_api_is_rate_limited_per_client(make_app):
     other = client.get("/api/v1/certificates/verify", query_string={"serial": "x", "name": "y"},
                        environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other.status_code == 200
+
+
+def test_only_limited_routes_pay_for_a_limit_check(make_app):
+    """With no app-wide limits the before-request check is dropped: routes without a limit
+    are never counted, and the routes' own limits still hold (above)."""
+    app = make_app()
+    limiter.reset()
+    assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    client = app.test_client()
+    assert {client.get("/verify").status_code for _ in range(5)} == {200}
+
+
+def test_an_app_wide_default_limit_keeps_the_before_request_check(make_app):
+    app = make_app(RATELIMIT_DEFAULT="2 per minute")
+    limiter.reset()
+    assert limiter._check_request_limit in app.before_request_funcs[None]
+    client = app.test_client()
+    # GET /verify has no limit of its own (its decorator limits POST): the default applies.
+    assert [client.get("/verify").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def redis_up() -> bool:
