@@ -35,11 +35,9 @@ def engine_options(database_url: str) -> dict:
     EXAMSYS_DB_POOL_SIZE (default 5, gunicorn.conf.py's 4 threads plus the odd
     background use) never makes a request wait; overflow covers bursts. Connections are
     recycled after EXAMSYS_DB_POOL_RECYCLE seconds so that a load balancer or PgBouncer
-    in between never closes one under us, and checked on checkout (pre-ping) unless
-    EXAMSYS_DB_PRE_PING=0 (one round trip per request saved; a dead connection then
-    fails one request instead of being replaced).
+    in between never closes one under us. Liveness checks: see ``ping_after_idle``.
     """
-    options: dict = {"pool_pre_ping": os.environ.get("EXAMSYS_DB_PRE_PING", "1") == "1"}
+    options: dict = {}
     if database_url.startswith("postgresql"):
         options.update(
             pool_size=int(os.environ.get("EXAMSYS_DB_POOL_SIZE", "5")),
@@ -49,6 +47,16 @@ def engine_options(database_url: str) -> dict:
             connect_args={"connect_timeout": 10, "application_name": "examsys"},
         )
     return options
+
+
+def ping_after_idle() -> float | None:
+    """Seconds a pooled connection may sit idle before it is pinged at checkout
+    (EXAMSYS_DB_PING_IDLE, default 1; 0 pings at every checkout), or None for never
+    (EXAMSYS_DB_PRE_PING=0: a dead connection then fails one request instead of being
+    replaced). See ``core.database.ping_when_idle``."""
+    if os.environ.get("EXAMSYS_DB_PRE_PING", "1") == "0":
+        return None
+    return float(os.environ.get("EXAMSYS_DB_PING_IDLE", "1"))
 
 
 def load(app, overrides: dict | None = None) -> None:
@@ -64,6 +72,7 @@ def load(app, overrides: dict | None = None) -> None:
         SECRET_KEY_FALLBACKS=_list(os.environ.get("SECRET_KEY_FALLBACKS")),
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url),
+        DB_PING_AFTER_IDLE=ping_after_idle(),
         PASSWORD_HASH_METHOD=os.environ.get("EXAMSYS_PASSWORD_HASH", DEFAULT_PASSWORD_HASH),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -58,13 +58,20 @@ def test_postgresql_gets_a_bounded_pool_from_the_environment(monkeypatch):
     monkeypatch.setenv("EXAMSYS_DB_MAX_OVERFLOW", "3")
     options = config.engine_options("postgresql+psycopg://db/examsys")
     assert options["pool_size"] == 7 and options["max_overflow"] == 3
-    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 1800
+    assert options["pool_recycle"] == 1800
     assert options["connect_args"]["application_name"] == "examsys"
 
 
-def test_sqlite_keeps_the_default_pool(monkeypatch):
+def test_sqlite_keeps_the_default_pool():
+    assert config.engine_options("sqlite:///x.sqlite3") == {}
+
+
+def test_idle_connections_are_pinged_after_a_second_unless_told_otherwise(monkeypatch):
+    assert config.ping_after_idle() == 1.0
+    monkeypatch.setenv("EXAMSYS_DB_PING_IDLE", "0")
+    assert config.ping_after_idle() == 0.0  # every checkout
     monkeypatch.setenv("EXAMSYS_DB_PRE_PING", "0")
-    assert config.engine_options("sqlite:///x.sqlite3") == {"pool_pre_ping": False}
+    assert config.ping_after_idle() is None  # never
 
 
 def test_serve_production_migrates_then_hands_over_to_gunicorn(runner, monkeypatch):
