@@ -2,6 +2,7 @@
 
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -73,20 +74,27 @@ def api_error(status: int, code: str, message: str, details=None):
     return jsonify(body), status
 
 
-def _messages() -> dict[int, str]:
-    return {
-        400: _("The request could not be understood."),
-        401: _("Please log in."),
-        403: _("You do not have access to this page."),
-        404: _("Nothing was found at this address."),
-        405: _("This method is not allowed here."),
-        409: _("The request conflicts with the current state."),
-        413: _("The upload is too large."),
-        415: _("Send the request body as JSON."),
-        422: _("The request is not valid."),
-        429: _("Too many requests. Please wait a moment and try again."),
-        503: _("The server is busy. Please try again in a moment; nothing was changed."),
-    }
+# Translated when an error is answered, and only the one answered (a flood of 429s should
+# cost as little as possible).
+_MESSAGES = {
+    400: _l("The request could not be understood."),
+    401: _l("Please log in."),
+    403: _l("You do not have access to this page."),
+    404: _l("Nothing was found at this address."),
+    405: _l("This method is not allowed here."),
+    409: _l("The request conflicts with the current state."),
+    413: _l("The upload is too large."),
+    415: _l("Send the request body as JSON."),
+    422: _l("The request is not valid."),
+    429: _l("Too many requests. Please wait a moment and try again."),
+    503: _l("The server is busy. Please try again in a moment; nothing was changed."),
+}
+
+
+def status_message(status: int, default: str = "") -> str:
+    """The user-facing message for an HTTP status, in the request's language."""
+    message = _MESSAGES.get(status)
+    return str(message) if message is not None else default
 
 
 def database_busy(err: OperationalError) -> bool:
@@ -114,7 +122,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate(err):
-        return error_response(429, "rate_limited", _messages()[429])
+        return error_response(429, "rate_limited", status_message(429))
 
     @app.errorhandler(OperationalError)
     def _busy(err: OperationalError):
@@ -123,7 +131,7 @@ def register_error_handlers(app) -> None:
         from examsys.extensions import db
 
         db.session.rollback()
-        response = app.make_response(error_response(503, "busy", _messages()[503]))
+        response = app.make_response(error_response(503, "busy", status_message(503)))
         response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
         return response
 
@@ -131,4 +139,4 @@ def register_error_handlers(app) -> None:
     def _http(err: HTTPException):
         status = err.code or 500
         return error_response(status, HTTP_CODES.get(status, "error"),
-                              _messages().get(status, err.description or ""))
+                              status_message(status, err.description or ""))
