@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from examsys import config
 from examsys.core import ratelimits
+from examsys.core.cookies import RememberingSessionInterface
 from examsys.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # The top-level migrations/ folder of the checkout (the app is installed editable).
@@ -48,6 +49,7 @@ class AppGlobals(_AppCtxGlobals):
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.app_ctx_globals_class = AppGlobals
+    app.session_interface = RememberingSessionInterface()
     config.load(app, overrides)
     if hops := app.config["PROXY_HOPS"]:
         # Behind a load balancer every request comes from it: take the client's address
