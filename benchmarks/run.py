@@ -268,8 +268,9 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
     gc.collect()
     gc.disable()
     try:
-        samples, cands = asyncio.run(exam_day(f"http://127.0.0.1:{port}", world, args, phases,
-                                              slots, unsent))
+        with asyncio.Runner(loop_factory=load.event_loop_factory()) as runner:
+            samples, cands = runner.run(exam_day(f"http://127.0.0.1:{port}", world, args,
+                                                 phases, slots, unsent))
     finally:
         gc.enable()
         stop_server(proc)
