@@ -29,8 +29,6 @@ def engine(database_url):
 
 
 def backend_pid(conn) -> int:
-    if conn.dialect.name != "postgresql":
-        return 0
     return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
