@@ -23,22 +23,28 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def summarise(samples: list[Sample], slots: list[dict] = ()) -> dict[str, dict]:
     """Throughput, latency percentiles (ms) and errors per operation.
 
-    A closed-loop operation measured in ``slots`` (interleaved rounds) counts the seconds
-    of its own slots; any other over its span from first request to last answer. Ratios
-    to a ceiling pool every round of both; each round's own ratio is kept beside them.
+    A closed-loop operation measured in ``slots`` (interleaved rounds) counts the answers
+    that arrived while its slot was sending (from ``start`` to ``stop``: every connection
+    busy) over those seconds; any other operation, every answer over its span from first
+    request to last answer. Ratios to a ceiling pool every round of both; each round's
+    own ratio is kept beside them. (Counting a slot until its last answer would add the
+    drain, when fewer and fewer requests are in flight and the slowest decides its length:
+    a charge for the harness's stopping, heavier on the slower operation.)
     """
     by_op: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_op[s.op].append(s)
-    slot_seconds: dict[str, float] = defaultdict(float)
+    windows: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for sl in slots:
-        slot_seconds[sl["op"]] += sl["end"] - sl["start"]
+        windows[sl["op"]].append(_window(sl))
     out = {}
     for op, rows in by_op.items():
         first = min(r.at for r in rows)
         last = max(r.at + r.latency for r in rows)
-        if op in slot_seconds:
-            first, last = 0.0, slot_seconds[op]
+        answered = len(rows)
+        if op in windows:
+            first, last = 0.0, sum(b - a for a, b in windows[op])
+            answered = sum(_answered_in(rows, w) for w in windows[op])
         latencies = sorted(r.latency * 1000 for r in rows)
         errors = sum(r.status not in OK for r in rows)
         statuses: dict[str, int] = defaultdict(int)
@@ -46,7 +52,7 @@ def summarise(samples: list[Sample], slots: list[dict] = ()) -> dict[str, dict]:
             statuses[str(r.status)] += 1
         out[op] = {"count": len(rows), "errors": errors, "statuses": dict(statuses),
                    "seconds": round(last - first, 3),
-                   "throughput": round(len(rows) / (last - first), 1) if last > first else 0.0,
+                   "throughput": round(answered / (last - first), 1) if last > first else 0.0,
                    "p50_ms": round(percentile(latencies, 50), 2),
                    "p95_ms": round(percentile(latencies, 95), 2),
                    "p99_ms": round(percentile(latencies, 99), 2),
@@ -56,16 +62,27 @@ def summarise(samples: list[Sample], slots: list[dict] = ()) -> dict[str, dict]:
         stats["ceiling"] = CEILING_OF.get(op)
         stats["ratio"] = (round(stats["throughput"] / ceiling["throughput"], 3)
                           if ceiling and ceiling["throughput"] and op != CEILING_OF[op] else None)
-        if stats["ratio"] is not None and op in slot_seconds:
+        if stats["ratio"] is not None and op in windows:
             stats["round_ratios"] = _round_ratios(by_op[op], by_op[CEILING_OF[op]], op,
                                                   CEILING_OF[op], slots)
     return out
 
 
+def _window(slot: dict) -> tuple[float, float]:
+    """When a slot was sending; ``end`` (its last answer) in results written before
+    ``stop`` was recorded."""
+    return slot["start"], slot.get("stop", slot["end"])
+
+
+def _answered_in(samples, window: tuple[float, float]) -> int:
+    start, stop = window
+    return sum(start <= s.at + s.latency <= stop for s in samples)
+
+
 def _round_ratios(rows, ceiling_rows, op: str, ceiling: str, slots) -> list[float]:
     def rate(samples, sl):
-        n = sum(sl["start"] <= s.at < sl["end"] for s in samples)
-        return n / (sl["end"] - sl["start"])
+        start, stop = _window(sl)
+        return _answered_in(samples, (start, stop)) / (stop - start)
 
     ratios = []
     for mine in (sl for sl in slots if sl["op"] == op):

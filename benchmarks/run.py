@@ -48,9 +48,9 @@ def parse_args(argv=None):
                    help="candidates logging in with the production scrypt cost (login storm)")
     p.add_argument("--concurrency", type=int, default=32,
                    help="connections of the closed-loop phases (ceilings, storms)")
-    p.add_argument("--seconds", type=float, default=1.2,
+    p.add_argument("--seconds", type=float, default=1.0,
                    help="length of each closed-loop slot (ceilings and saturations)")
-    p.add_argument("--rounds", type=int, default=3,
+    p.add_argument("--rounds", type=int, default=4,
                    help="rounds of interleaved ceiling and saturation slots (a ratio compares "
                         "slots measured seconds apart, so that drift in the machine's speed "
                         "hits both sides alike)")
@@ -200,7 +200,9 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
     async def slot(op, action, round_no, actors=None):
         start = rec.now()
         await load.saturate(D, C, action, actors=actors)
-        slots.append({"op": op, "round": round_no, "start": start, "end": rec.now()})
+        # Sending stopped at start + D; the last answers arrived by "end".
+        slots.append({"op": op, "round": round_no, "start": start, "stop": start + D,
+                      "end": rec.now()})
 
     try:
         await load.each(range(200), 8, lambda _i: client.call("warmup", "GET", "/bench/bare"))

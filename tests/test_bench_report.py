@@ -5,25 +5,50 @@ from benchmarks import report
 from benchmarks.sample import Sample
 
 
-def samples(op: str, start: float, seconds: float, count: int, status: int = 200):
+def samples(op: str, start: float, seconds: float, count: int, status: int = 200,
+            latency: float = 0.01):
     step = seconds / count
-    return [Sample(op, start + i * step, 0.01, status) for i in range(count)]
+    return [Sample(op, start + i * step, latency, status) for i in range(count)]
 
 
 def test_ratios_pool_the_interleaved_slots_and_keep_each_rounds_own():
     slots, rows = [], []
     # Round 1: insert 1,000/s then autosave 700/s; round 2 the machine is half as fast.
     for r, (start, speed) in enumerate([(0.0, 1.0), (10.0, 0.5)], start=1):
-        rows += samples("insert", start, 2.0, int(2000 * speed))
-        rows += samples("autosave_max", start + 2.0, 2.0, int(1400 * speed))
-        slots += [{"op": "insert", "round": r, "start": start, "end": start + 2.0},
-                  {"op": "autosave_max", "round": r, "start": start + 2.0, "end": start + 4.0}]
+        rows += samples("insert", start, 2.0, int(2000 * speed), latency=0.0)
+        rows += samples("autosave_max", start + 2.0, 2.0, int(1400 * speed), latency=0.0)
+        slots += [{"op": "insert", "round": r, "start": start, "stop": start + 2.0,
+                   "end": start + 2.0},
+                  {"op": "autosave_max", "round": r, "start": start + 2.0, "stop": start + 4.0,
+                   "end": start + 4.0}]
     ops = report.summarise(rows, slots)
     # 3,000 inserts in 4 s of insert slots, not over the 12 s from first to last.
     assert ops["insert"]["throughput"] == 750.0
     assert ops["autosave_max"]["throughput"] == 525.0
     assert ops["autosave_max"]["ratio"] == 0.7
     assert ops["autosave_max"]["round_ratios"] == [0.7, 0.7]
+
+
+def test_a_slot_counts_the_answers_while_it_was_sending_not_its_drain():
+    # 1,000 answers/s for the 1 s of sending; then the 32 requests still in flight drain,
+    # the slowest answering 0.41 s after sending stopped.
+    rows = samples("insert", 0.0, 1.0, 1000, latency=0.0)
+    rows += samples("autosave_max", 0.0, 1.0, 700, latency=0.0)
+    rows += [Sample("autosave_max", 0.99, 0.02 + 0.4 * i / 31, 200) for i in range(32)]
+    slots = [{"op": "insert", "round": 1, "start": 0.0, "stop": 1.0, "end": 1.05},
+             {"op": "autosave_max", "round": 1, "start": 0.0, "stop": 1.0, "end": 1.42}]
+    ops = report.summarise(rows, slots)
+    # 700 answered by 1.0 s: not 732 over 1.42 s.
+    assert ops["autosave_max"]["throughput"] == 700.0
+    assert ops["autosave_max"]["ratio"] == 0.7
+    assert ops["autosave_max"]["count"] == 732  # latencies still count every request
+    assert ops["autosave_max"]["round_ratios"] == [ops["autosave_max"]["ratio"]]
+    # Results written before "stop" existed are read with the slot's end.
+    old = [dict(sl) for sl in slots]
+    for sl in old:
+        del sl["stop"]
+    assert report.summarise(rows, old)["autosave_max"]["throughput"] \
+        == round(732 / 1.42, 1)
 
 
 def test_an_operation_without_slots_is_measured_over_its_own_span():
