@@ -13,20 +13,18 @@ def signed(app, data: dict) -> str:
     return SecureCookieSessionInterface().get_signing_serializer(app).dumps(data)
 
 
-def open_with(app, cookie: str):
+def open_with(app, cookie: str, interface=None):
+    """The session ``interface`` (by default the app's) opens for a request with ``cookie``."""
     name = app.config["SESSION_COOKIE_NAME"]
     with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}"}) as ctx:
-        return app.session_interface.open_session(app, ctx.request)
+        return (interface or app.session_interface).open_session(app, ctx.request)
 
 
 def test_a_remembered_cookie_opens_as_flask_opens_it(app):
     assert isinstance(app.session_interface, RememberingSessionInterface)
     cookie = signed(app, {"_user_id": "token-1", "_fresh": True, "csrf_token": "abc"})
-    flask_own = SecureCookieSessionInterface()
     first, again = open_with(app, cookie), open_with(app, cookie)
-    name = app.config["SESSION_COOKIE_NAME"]
-    with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}"}) as ctx:
-        expected = dict(flask_own.open_session(app, ctx.request))
+    expected = dict(open_with(app, cookie, SecureCookieSessionInterface()))
     assert dict(first) == dict(again) == expected
     assert cookie in app.session_interface._verified
 
