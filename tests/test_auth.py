@@ -1,9 +1,11 @@
 """Logging in and out, CSRF, password hashing, secrets, set-password links, rate limits."""
 
+import pytest
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from examsys import config
+from examsys.accounts import services
 from examsys.accounts.models import LoginSession, User
 from examsys.extensions import db
 
@@ -30,6 +32,57 @@ def test_login_then_logout_ends_the_session_for_every_copy_of_the_cookie(app, ca
     replay.set_cookie("examsys_session", stolen, domain="exams.test")
     response = replay.get("/dashboard")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _login_with_next(client, email: str, target: str):
+    page = client.get("/login")
+    return client.post("/login", query_string={"next": target},
+                       data={"email": email, "password": PASSWORD,
+                             "csrf_token": csrf_from(page.get_data(as_text=True))})
+
+
+def test_login_follows_next_within_the_site(client, candidate):
+    response = _login_with_next(client, candidate.email, "/certificates/?page=2")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/certificates/?page=2"
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example", "/\t/evil.example",
+    "/\\evil.example", "/\n/evil.example", "https://evil.example/", "evil.example",
+    "/\x7f/evil.example"])
+def test_login_never_redirects_off_site(client, candidate, target):
+    # A browser drops tabs and newlines from a Location and reads "\\" as "/": each of
+    # these would be "//evil.example" to it, another site right after a genuine login.
+    response = _login_with_next(client, candidate.email, target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_a_failed_login_costs_one_password_check_whoever_it_names(app, candidate,
+                                                                   monkeypatch):
+    """An unknown email, an account with no password yet and a wrong password each run
+    one scrypt check (none two, none zero), so the time taken does not tell them apart."""
+    pending = User(email="pending@example.com", name="Pending", role="candidate",
+                   password_hash=services.UNUSABLE_PASSWORD, created_at=candidate.created_at)
+    db.session.add(pending)
+    db.session.commit()
+    checked, hashed = [], []
+    real_check, real_generate = services.check_password_hash, services.generate_password_hash
+    monkeypatch.setattr(services, "check_password_hash",
+                        lambda h, p: checked.append(h) or real_check(h, p))
+    monkeypatch.setattr(services, "generate_password_hash",
+                        lambda p, **kw: hashed.append(p) or real_generate(p, **kw))
+    services._DUMMY_HASH.clear()
+    method = app.config["PASSWORD_HASH_METHOD"].split(":")[0]
+    client = app.test_client()
+    for email in ["nobody@example.com", "nobody@example.com", pending.email, candidate.email]:
+        checked.clear()
+        assert client.post("/api/v1/auth/login", json={
+            "email": email, "password": "wrong password"}).status_code == 401
+        # One check, against a real hash of the configured kind (a marker is no work).
+        assert [h.split(":")[0].split("$")[0] for h in checked] == [method], email
+    assert len(hashed) == 1  # the stand-in hash is made once, not per attempt
 
 
 def test_form_post_without_csrf_token_is_refused(client, candidate):

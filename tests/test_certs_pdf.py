@@ -85,3 +85,30 @@ def test_public_page_shows_only_name_and_masked_id(app, bank, examiner, candidat
     assert body["status"] == "valid"
     assert body["certificate"]["id_number"] == "110***********002X"
     assert "11010519491231002X" not in str(body) and candidate.email not in str(body)
+
+
+def test_holder_sets_details_on_the_details_page(app, candidate):
+    from examsys.certs import identity
+    from examsys.core.audit import AuditEvent
+    from examsys.extensions import db
+
+    from .conftest import csrf_from, login_page
+
+    client = app.test_client()
+    login_page(client, candidate.email)
+    page = client.get("/certificates/details")
+    assert page.status_code == 200
+    response = client.post("/certificates/details", data={
+        "name_en": "Zhang Wei", "id_number": "11010519491231002X",
+        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 302 and response.headers["Location"] == "/certificates/"
+    stored = identity.details_for(db.session, candidate.id)
+    assert (stored.name_en, stored.id_number_masked) == ("Zhang Wei", "110***********002X")
+    entry = db.session.query(AuditEvent).filter_by(action="certificate.holder_details").one()
+    assert entry.actor_id == candidate.id
+    bad = client.post("/certificates/details", data={
+        "name_en": "Zhang Wei", "id_number": "12",
+        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert bad.status_code == 400
+    assert "An ID number has 6 to 32 letters or digits." in bad.get_data(as_text=True)
+    assert 'value="Zhang Wei"' in bad.get_data(as_text=True)  # what was typed is kept

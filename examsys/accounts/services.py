@@ -61,14 +61,20 @@ def create_user(session, now: datetime, *, email: str, name: str, role: Role | s
 
 def authenticate(session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        method = current_app.config["PASSWORD_HASH_METHOD"]
-        dummy = _DUMMY_HASH.setdefault(method, generate_password_hash("x", method=method))
-        check_password_hash(dummy, password)
+    if user is None or user.password_hash == UNUSABLE_PASSWORD:
+        # The same scrypt work as a real check: the time taken must not tell which emails
+        # have an account, or which accounts have no password yet.
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
     return user
+
+
+def _dummy_hash(method: str) -> str:
+    if method not in _DUMMY_HASH:
+        _DUMMY_HASH[method] = generate_password_hash("x", method=method)
+    return _DUMMY_HASH[method]
 
 
 def open_login_session(session, now: datetime, user: User, ip: str | None,

@@ -1,5 +1,7 @@
 """Log in, log out, set a password, choose a language."""
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -32,9 +34,15 @@ def home_for(user) -> str:
 
 def _safe_next(target: str | None) -> str | None:
     # Only paths on this site: an open redirect would let a phishing link borrow our login.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    # Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
+    # "/<TAB>/evil.example" or "/\\evil.example" would leave the site: no such character.
+    if (not target or not target.startswith("/") or "\\" in target
+            or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
 
 
 def start_login(user) -> None:

@@ -110,7 +110,8 @@ def details():
         form.id_number.data = ""
     if form.validate_on_submit():
         try:
-            identity.save_details(db.session, utcnow(), current_user, name_en=form.name_en.data,
+            identity.save_details(db.session, utcnow(), current_user._get_current_object(),
+                                  name_en=form.name_en.data,
                                   id_number=form.id_number.data, actor_id=current_user.id)
         except DomainError as err:
             db.session.rollback()
