@@ -392,13 +392,13 @@ def test_certificate_page_is_hidden_from_the_holder_until_release(app, bank, exa
                                                                   candidate):
     es = make_session(examiner, release="manual")
     enroll(es, candidate)
-    serial = certificate_of(sit(es, candidate)).serial
+    attempt = sit(es, candidate)
+    assert attempt.passed and certificate_of(attempt) is None  # issued with the release
     holder = logged_in(app, candidate)
-
-    assert holder.get(f"/certificates/{serial}").status_code == 404
     staff = logged_in(app, examiner)
     assert staff.post(f"/api/v1/exam-sessions/{es.id}/release").status_code == 200
 
+    serial = certificate_of(attempt).serial
     page = holder.get(f"/certificates/{serial}")
     assert page.status_code == 200
     assert serial in page.get_data(as_text=True)
@@ -415,3 +415,64 @@ def test_verification_answers_in_utc_whatever_the_database_time_zone(app, cert):
     found = public.by_serial(db.session, serial)
     assert found.issued_at == issued_at
     assert iso(found.issued_at).endswith("Z") and iso(found.expires_at).endswith("Z")
+
+
+def test_a_pass_not_yet_released_leaves_the_earlier_certificate_as_it_was(app, bank, examiner,
+                                                                         candidate, client):
+    """A new certificate is public and supersedes the holder's earlier one: issued before
+    the release, either would tell the result (only a pass supersedes)."""
+    earlier = make_session(examiner)
+    enroll(earlier, candidate)
+    first = certificate_of(sit(earlier, candidate))
+    later = make_session(examiner, release="manual")
+    enroll(later, candidate)
+    attempt = sit(later, candidate)
+    assert attempt.passed
+
+    assert certificate_of(attempt) is None
+    assert verify_json(client, serial=first.serial, name="张伟")["status"] == "valid"
+    holder = logged_in(app, candidate)
+    mine = holder.get("/certificates/").get_data(as_text=True)
+    assert f'data-serial="{first.serial}" data-status="valid"' in mine
+
+    scheduling.release_results(db.session, utcnow(), later, examiner.id)
+    db.session.commit()
+    second = certificate_of(attempt)
+    assert second is not None
+    body = verify_json(client, serial=first.serial, name="张伟")
+    assert body["status"] == "superseded"
+    assert body["certificate"]["superseded_by"] == second.serial
+    assert verify_json(client, serial=second.serial, name="张伟")["status"] == "valid"
+
+
+def test_the_sweeper_issues_the_certificates_of_a_closed_after_close_session(
+        app, bank, examiner, candidate, other_candidate, clock):
+    es = make_session(examiner, release="after_close")
+    enroll(es, candidate)
+    enroll(es, other_candidate)
+    passed, failed = sit(es, candidate), sit(es, other_candidate, right=False)
+    assert delivery.close_overdue(db.session, utcnow()) == 0
+    assert certificate_of(passed) is None
+
+    clock.move_to(es.closes_at)
+    delivery.close_overdue(db.session, utcnow())
+    cert = certificate_of(passed)
+    assert cert is not None and cert.issued_at == es.closes_at
+    assert certificate_of(failed) is None
+    delivery.close_overdue(db.session, utcnow())  # once: a second sweep issues nothing more
+    assert db.session.scalar(select(func.count(Certificate.id))) == 1
+
+
+def test_a_candidate_who_looks_before_the_sweeper_gets_the_certificate_then(
+        app, bank, examiner, candidate, clock):
+    es = make_session(examiner, release="after_close")
+    enroll(es, candidate)
+    attempt = sit(es, candidate)
+    holder = logged_in(app, candidate)
+    clock.move_to(es.closes_at + timedelta(seconds=5))
+
+    page = holder.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    cert = certificate_of(attempt)
+    assert cert is not None and cert.serial in page
+    delivery.close_overdue(db.session, utcnow())
+    assert db.session.scalar(select(func.count(Certificate.id))) == 1

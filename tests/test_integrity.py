@@ -287,3 +287,28 @@ def test_sequential_exams_refuse_going_back(app, bank, examiner, candidate):
     with pytest.raises(Conflict) as err:
         delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 2, None, 2)
     assert err.value.code == "sequential_locked"
+
+
+def test_a_refused_save_does_not_move_a_sequential_exam_on(app, bank, examiner, candidate):
+    """A save refused for its answer writes nothing: the candidate can still answer the
+    items before the one it named."""
+    from examsys.core.errors import Invalid
+    from examsys.exams.models import Certification
+
+    from .exam_support import set_blueprint_options
+
+    set_blueprint_options(db.session.scalar(select(Certification).where(
+        Certification.code == "TEST-CERT")), sequential=True)
+    es = make_session(examiner)
+    enroll(es, candidate)
+    attempt = start(es, candidate)
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 5)
+    db.session.commit()
+    with pytest.raises(Invalid):
+        delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 4,
+                               {"not": "an answer of any type"}, 6)
+    db.session.commit()  # as the API does after a refusal (an overdue close is kept)
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).current_position == 1
+    delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 2, None, 7)
+    db.session.commit()

@@ -131,6 +131,82 @@ def test_preview_lists_score_and_pass_changes_and_apply_does_exactly_that(
     assert audit.data["certificates_to_review"] == [b_serial]
 
 
+def test_a_regrade_pass_before_the_release_gets_its_certificate_with_the_release(
+        app, regrade_bank, examiner, candidate):
+    from examsys.exams import scheduling
+
+    es = make_session(examiner, "REGRADE-CERT", release="manual")
+    enroll(es, candidate)
+    a = sit(es, candidate, lambda i: by_key(i) != "R-0001")
+    assert a.passed is False
+    old = question_version("R-0001")
+    new = corrected(old, False)
+    fingerprint = regrade.plan(db.session, old.id, new.id).summary()["fingerprint"]
+    regrade.apply(db.session, utcnow(), old.id, new.id, examiner.id, fingerprint)
+    db.session.commit()
+    assert db.session.get(Attempt, a.id).passed is True
+    assert db.session.scalar(select(func.count(Certificate.id))) == 0  # not released yet
+
+    scheduling.release_results(db.session, utcnow(), es, examiner.id)
+    db.session.commit()
+    assert db.session.scalar(select(Certificate.attempt_id)) == a.id
+
+
+def test_a_regrade_racing_a_submit_never_marks_an_old_score_as_corrected(
+        app, regrade_bank, examiner, candidate):
+    """PostgreSQL: a submit grading with the old key while the regrade is applied. Either
+    the regrade waits and plans with the submitted result (so the preview is stale), or
+    it includes it; never an item marked corrected with the old key's points."""
+    import threading
+
+    from examsys.exams import delivery
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("two writers at once: SQLite runs one at a time")
+    es = make_session(examiner, "REGRADE-CERT")
+    enroll(es, candidate)
+    attempt_id = sit(es, candidate, lambda i: True, submit=False).id  # "true" everywhere
+    old = question_version("R-0001")
+    new = corrected(old, False)
+    old_id, new_id, candidate_id = old.id, new.id, candidate.id
+    fingerprint = regrade.plan(db.session, old_id, new_id).fingerprint
+    db.session.commit()
+    graded, go_on, outcome = threading.Event(), threading.Event(), []
+
+    def submitting():
+        with app.app_context():
+            delivery.submit(db.session, utcnow(), attempt_id, candidate_id)
+            db.session.flush()  # graded with the old key, locks held, not committed
+            graded.set()
+            go_on.wait(10)
+            db.session.commit()
+
+    def regrading():
+        with app.app_context():
+            graded.wait(10)
+            try:
+                regrade.apply(db.session, utcnow(), old_id, new_id, examiner.id, fingerprint)
+                db.session.commit()
+                outcome.append("applied")
+            except Conflict as err:
+                db.session.rollback()
+                outcome.append(err.code)
+
+    threads = [threading.Thread(target=submitting), threading.Thread(target=regrading)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # the regrade is waiting on the submit's locks by now
+    go_on.set()
+    for t in threads:
+        t.join(20)
+    db.session.expire_all()
+    item = db.session.scalar(select(AttemptItem).where(
+        AttemptItem.attempt_id == attempt_id, AttemptItem.question_version_id == old_id))
+    assert outcome == ["preview_stale"]
+    assert (item.key_version_id, item.awarded) == (None, 1.0)  # as graded, untouched
+    assert regrade.plan(db.session, old_id, new_id).summary()["items_changed"] == 1
+
+
 def test_apply_refuses_a_stale_preview(app, regrade_bank, examiner, candidate):
     es = make_session(examiner, "REGRADE-CERT")
     enroll(es, candidate)

@@ -13,7 +13,18 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from flask_babel import gettext as _
-from sqlalchemy import ARRAY, bindparam, case, func, insert, literal_column, select, update
+from sqlalchemy import (
+    ARRAY,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +33,7 @@ from examsys.accounts.models import LoginSession, Role, User
 from examsys.bank.models import QuestionVersion
 from examsys.bank.types import REGISTRY, ResponseError, get_type
 from examsys.certs import services as certs
+from examsys.certs.models import Certificate
 from examsys.core import audit, driver
 from examsys.core.clock import as_utc, iso
 from examsys.core.database import begin_write
@@ -276,14 +288,18 @@ def item_at(session, attempt: Attempt, position) -> AttemptItem:
     return item
 
 
-def advance(attempt: Attempt, position: int) -> None:
+def check_reachable(attempt: Attempt, position: int) -> None:
     """Sequential exams go forward only: an item before the furthest one reached is locked."""
-    if not attempt.session.blueprint.sequential:
-        return
-    if position < attempt.current_position:
+    if attempt.session.blueprint.sequential and position < attempt.current_position:
         raise Conflict(_("This exam moves forward only: an earlier item cannot be changed."),
                        code="sequential_locked")
-    attempt.current_position = position
+
+
+def advance(attempt: Attempt, position: int) -> None:
+    """Move a sequential exam on to ``position`` (refused for an earlier item)."""
+    check_reachable(attempt, position)
+    if attempt.session.blueprint.sequential:
+        attempt.current_position = position
 
 
 @dataclass(frozen=True)
@@ -436,12 +452,13 @@ def _save_checked(session, now: datetime, attempt_id: int, candidate_id: int, po
     attempt = open_for_write(session, now, attempt_id, candidate_id, login_session_id, ip,
                              user_agent)
     item = item_at(session, attempt, position)
-    advance(attempt, position)
+    check_reachable(attempt, position)
     if seq <= item.last_seq:
         raise Conflict(_("A newer answer to this item is already saved."), code="stale_seq",
                        details={"last_seq": item.last_seq})
     canonical = parse_response(item.version.type, item.version.payload, item.option_order,
                                response)
+    advance(attempt, position)  # only a save that is kept moves a sequential exam on
     session.add(ResponseEvent(attempt_item_id=item.id, seq=seq, response=canonical,
                               saved_at=now, login_session_id=login_session_id))
     item.response, item.last_seq, item.saved_at = canonical, seq, now
@@ -509,10 +526,47 @@ def store_scores(session, scores: dict[AttemptItem, tuple[float, float]]) -> Non
 
 
 def conclude(session, now: datetime, attempt: Attempt) -> None:
-    """A final result: the certificate if passed, the candidate told if released."""
-    if attempt.passed:
+    """A final result: once it is released, the certificate if passed and the candidate
+    told. A result released later gets both then (see ``release_results``)."""
+    if attempt.passed and results_released(attempt, now):
         certs.issue(session, now, attempt)
     notifications.result_final(session, now, attempt)
+
+
+def release_results(session, now: datetime, exam_session_id: int) -> int:
+    """A session's results have just become visible: issue the certificates its passed
+    attempts earned and tell its candidates. Returns how many certificates were issued.
+
+    Not before: a certificate is public (verification by serial and name), and a holder's
+    earlier one turns superseded when it is issued, so either would tell a result that is
+    not released yet.
+    """
+    passed = session.scalars(
+        select(Attempt).where(Attempt.session_id == exam_session_id,
+                              Attempt.state == AttemptState.GRADED, Attempt.passed.is_(True),
+                              ~select(Certificate.id).where(Certificate.attempt_id == Attempt.id)
+                              .exists())
+        .order_by(Attempt.id)).all()
+    for attempt in passed:
+        certs.issue(session, now, attempt)
+    notifications.release_session(session, now, exam_session_id)
+    return len(passed)
+
+
+def release_closed_sessions(session, now: datetime) -> int:
+    """Release the results of after-close sessions whose window has closed (the sweeper's
+    part: nothing happens at the moment a window closes). Returns how many sessions."""
+    no_certificate = ~select(Certificate.id).where(Certificate.attempt_id == Attempt.id).exists()
+    ids = session.scalars(
+        select(ExamSession.id).join(Attempt, Attempt.session_id == ExamSession.id)
+        .where(ExamSession.release == ReleasePolicy.AFTER_CLOSE, ExamSession.closes_at <= now,
+               Attempt.state == AttemptState.GRADED,
+               or_(Attempt.results_notified_at.is_(None),
+                   and_(Attempt.passed.is_(True), no_certificate)))
+        .distinct()).all()
+    for exam_session_id in ids:
+        release_results(session, now, exam_session_id)
+    return len(ids)
 
 
 def submit(session, now: datetime, attempt_id: int, candidate_id: int) -> Attempt:
@@ -531,7 +585,7 @@ def close_if_overdue(session, now: datetime, attempt_id: int) -> bool:
 def close_overdue(session, now: datetime, batch: int = 200) -> int:
     """Close every attempt whose deadline and grace have passed; commits per batch. Also
     notifies candidates of after-close sessions whose window has closed."""
-    notifications.sweep_closed_sessions(session, now)
+    release_closed_sessions(session, now)
     session.commit()
     closed, after = 0, 0
     while True:
@@ -564,6 +618,16 @@ def load_attempt(session, now: datetime, attempt_id: int,
     if attempt.is_open and is_overdue(attempt, now):
         begin_write(session)
         close_if_overdue(session, now, attempt_id)
+        session.commit()
+        attempt = query()
+    elif (attempt.state == AttemptState.GRADED and attempt.results_notified_at is None
+          and results_released(attempt, now)):
+        # Released since it was graded (an after-close window has just closed) and the
+        # sweeper has not been by yet: its certificate and notice now, as the sweep would.
+        begin_write(session)
+        attempt = lock_attempt(session, attempt_id)
+        if attempt.results_notified_at is None:
+            conclude(session, now, attempt)
         session.commit()
         attempt = query()
     return attempt

@@ -10,7 +10,6 @@ from examsys.exams.models import (
     AttemptState,
     ExamSession,
     Notification,
-    ReleasePolicy,
 )
 
 
@@ -62,16 +61,6 @@ def release_session(session, now: datetime, exam_session_id: int) -> int:
                         .values(results_notified_at=now)
                         .execution_options(synchronize_session=False))
     return len(rows)
-
-
-def sweep_closed_sessions(session, now: datetime) -> int:
-    """Notify the candidates of after-close sessions whose window has closed."""
-    ids = session.scalars(
-        select(ExamSession.id).join(Attempt, Attempt.session_id == ExamSession.id)
-        .where(ExamSession.release == ReleasePolicy.AFTER_CLOSE, ExamSession.closes_at <= now,
-               Attempt.state == AttemptState.GRADED, Attempt.results_notified_at.is_(None))
-        .distinct()).all()
-    return sum(release_session(session, now, i) for i in ids)
 
 
 def unread_count(session, user_id: int) -> int:

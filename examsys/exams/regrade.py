@@ -146,6 +146,13 @@ def apply(session, now: datetime, version_id: int, key_version_id: int, actor_id
     """Apply the previewed regrade (refused if anything changed since the preview)."""
     from examsys.certs import services as certs  # local: certs imports exams
 
+    # Every attempt holding the version, running ones too, locked before planning: a submit
+    # grading with the old key right now would otherwise commit after the plan was made,
+    # be left out of it, and have its items marked as corrected below (PostgreSQL; SQLite
+    # runs one writer at a time). The submit commits first and the plan sees its result.
+    session.execute(select(Attempt.id).where(Attempt.id.in_(
+        select(AttemptItem.attempt_id).where(AttemptItem.question_version_id == version_id)))
+        .order_by(Attempt.id).with_for_update())
     current = plan(session, version_id, key_version_id)
     if current.fingerprint != fingerprint:
         raise Conflict(_("The attempts changed since the preview; preview again."),
@@ -179,9 +186,13 @@ def apply(session, now: datetime, version_id: int, key_version_id: int, actor_id
         if notices:
             session.execute(insert(Notification), notices)
     session.expire_all()
-    for change in final:
-        if change.new_passed and not change.old_passed and change.certificate is None:
-            certs.issue(session, now, session.get(Attempt, change.attempt_id))
+    # A pass not released yet gets its certificate with the release (delivery.release_results).
+    passed = [a.attempt_id for a in final
+              if a.new_passed and not a.old_passed and a.certificate is None]
+    released = _released(session, now, passed)
+    for attempt_id in passed:
+        if attempt_id in released:
+            certs.issue(session, now, session.get(Attempt, attempt_id))
     audit.record(session, now, actor_id, "regrade.apply", regrade, summary)
     return regrade, current
 

@@ -13,7 +13,7 @@ from examsys.accounts.models import Role, User
 from examsys.accounts.services import create_user, normalise_email
 from examsys.core import audit
 from examsys.core.errors import Conflict, Invalid, NotFound
-from examsys.exams import notifications
+from examsys.exams import delivery
 from examsys.exams.models import Certification, Enrollment, ExamSession, ReleasePolicy
 
 MAX_ENROLL_ROWS = 5000
@@ -94,7 +94,7 @@ def release_results(session, now: datetime, es: ExamSession, actor_id: int) -> N
     if es.released_at is None:
         es.released_at = now
         audit.record(session, now, actor_id, "session.release", es)
-        notifications.release_session(session, now, es.id)
+        delivery.release_results(session, now, es.id)
 
 
 @dataclass
