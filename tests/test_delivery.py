@@ -216,6 +216,33 @@ def test_start_needs_the_access_code_in_any_case(app, bank, examiner, candidate,
     assert len(right.get_json()["items"]) == 8
 
 
+def test_wrong_access_codes_lock_the_candidate_out_for_a_while(app, bank, examiner,
+                                                                candidate, other_candidate,
+                                                                api, clock):
+    from examsys.core.audit import AuditEvent
+
+    opens, closes = datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC) + timedelta(
+        hours=2)
+    es = make_session(examiner, opens, closes, access_code="7391")
+    enroll(es, candidate, other_candidate)
+    api.login(candidate.email)
+
+    tries = [start(api, es, access_code=f"{n:04d}") for n in range(delivery.ACCESS_CODE_TRIES)]
+    assert {error_code(r) for r in tries} == {"wrong_access_code"}
+    locked = start(api, es, access_code="7391")  # even the right code, while locked out
+    assert locked.status_code == 429 and error_code(locked) == "access_code_locked"
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "session.wrong_access_code",
+        AuditEvent.actor_id == candidate.id)) == delivery.ACCESS_CODE_TRIES
+    other = Api(app.test_client())
+    other.login(other_candidate.email)
+    assert start(other, es, access_code="7391").status_code == 201  # theirs, not everyone's
+
+    clock.shift(delivery.ACCESS_CODE_WINDOW + timedelta(seconds=1))
+    assert start(api, es, access_code="7391").status_code == 201
+    assert db.session.scalar(select(func.count(Attempt.id))) == 2
+
+
 def test_deadline_is_start_plus_time_limit_plus_extra_minutes(app, enrolled, candidate, api,
                                                               clock):
     enrollment_of(enrolled, candidate).extra_minutes = 15

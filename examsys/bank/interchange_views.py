@@ -34,9 +34,11 @@ def _forms():
     form = InterchangeImportForm()
     form.topic.choices = [SelectChoice("", "—"), *topics]
     form.levels.choices = [SelectChoice(code, level_name(code)) for code in LEVELS]
-    form.status.choices = [SelectChoice(s.value, status_name(s.value)) for s in Status]
+    statuses = [SelectChoice(s.value, status_name(s.value)) for s in Status]
+    form.status.choices = statuses
     export = ExportForm(request.args)
     export.topic.choices = [SelectChoice("", _("All topics")), *topics]
+    export.status.choices = [SelectChoice("", _("Any")), *statuses]
     return form, export
 
 

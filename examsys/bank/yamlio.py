@@ -25,10 +25,34 @@ _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_SafeBase):
-    pass
+    def __init__(self, stream):
+        super().__init__(stream)
+        # (line, key, first line) of each key given twice in one mapping: YAML would keep
+        # the last value silently, so load_yaml reports them as problems.
+        self.repeated_keys: list[tuple[int, str, int]] = []
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _note_repeated_keys(loader, node) -> None:
+    seen: dict = {}
+    for key_node, _value in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            if key in seen:
+                loader.repeated_keys.append((line, str(key), seen[key]))
+            else:
+                seen[key] = line
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
 
 
 def _mapping(loader, node):
+    _note_repeated_keys(loader, node)
     loader.flatten_mapping(node)
     value = LineDict(loader.construct_mapping(node, deep=True))
     value.line = node.start_mark.line + 1
@@ -94,7 +118,15 @@ def load_yaml(data: bytes, problems: Problems):
                 if isinstance(token, yaml.AliasToken):
                     problems.add(token.start_mark.line + 1, "", _("YAML aliases are not allowed"))
                     return None
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        loader = _Loader(text)
+        try:
+            tree = loader.get_single_data()
+        finally:
+            loader.dispose()
+        for line, key, first in loader.repeated_keys:
+            problems.add(line, key, _("key given twice in the same mapping (first on line "
+                                      "%(n)d): remove one of them", n=first))
+        return tree
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0

@@ -43,8 +43,9 @@ def update() -> list[str]:
     """Extract, merge into both catalogues, fill English, compile; return what zh lacks."""
     _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o",
              "translations/messages.pot", "--no-location", "--omit-header", "--sort-output", ".")
+    # Messages gone from the code leave the catalogues too (kept, they only look unfinished).
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
-             "--no-fuzzy-matching")
+             "--no-fuzzy-matching", "--ignore-obsolete")
     fill_english()
     _pybabel("compile", "-d", "translations")
     return untranslated("zh")

@@ -35,9 +35,10 @@ from examsys.bank.types import REGISTRY, ResponseError, get_type
 from examsys.certs import services as certs
 from examsys.certs.models import Certificate
 from examsys.core import audit, driver
+from examsys.core.audit import AuditEvent
 from examsys.core.clock import as_utc, iso
 from examsys.core.database import begin_write
-from examsys.core.errors import Conflict, Forbidden, Invalid, NotFound
+from examsys.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from examsys.exams import integrity, notifications
 from examsys.exams.assembly import DrawnItem, draw_form
 from examsys.exams.integrity import claim_device, track_client
@@ -54,6 +55,9 @@ from examsys.exams.models import (
 from examsys.exams.scoring import grade_attempt, item_score
 
 MAX_SEQ = 2**62
+ACCESS_CODE_TRIES = 5
+ACCESS_CODE_WINDOW = timedelta(minutes=15)
+WRONG_ACCESS_CODE = "session.wrong_access_code"
 
 
 def compute_deadline(exam_session: ExamSession, enrollment: Enrollment,
@@ -146,6 +150,26 @@ def check_networks(allowed: list | None, ip: str | None) -> None:
                         code="outside_network")
 
 
+def check_access_code(session, now: datetime, es: ExamSession, candidate_id: int,
+                      access_code) -> None:
+    """The proctor's code, with ACCESS_CODE_TRIES wrong tries per candidate and session in
+    any ACCESS_CODE_WINDOW: a code of four characters falls to trying them all in minutes.
+    Each wrong try is in the audit log, where it is also counted."""
+    wrong = select(func.count(AuditEvent.id)).where(
+        AuditEvent.actor_id == candidate_id, AuditEvent.action == WRONG_ACCESS_CODE,
+        AuditEvent.object_type == ExamSession.__tablename__,
+        AuditEvent.object_id == str(es.id), AuditEvent.at > now - ACCESS_CODE_WINDOW)
+    if session.scalar(wrong) >= ACCESS_CODE_TRIES:
+        raise DomainError(_("Too many wrong access codes. Ask the proctor for the code and "
+                            "try again in %(n)d minutes.",
+                            n=ACCESS_CODE_WINDOW.seconds // 60), code="access_code_locked",
+                          status=429)
+    given = access_code.strip().upper() if isinstance(access_code, str) else ""
+    if not hmac.compare_digest(given.encode(), es.access_code.upper().encode()):
+        audit.record(session, now, candidate_id, WRONG_ACCESS_CODE, es)
+        raise Forbidden(_("The access code is not right."), code="wrong_access_code")
+
+
 def check_retake_policy(session, now: datetime, enrollment: Enrollment,
                         candidate_id: int) -> Attempt | None:
     """Apply the certification's retake policy; returns the candidate's last attempt at it."""
@@ -208,10 +232,8 @@ def start_or_resume(session, now: datetime, exam_session_id: int, candidate_id: 
         raise Conflict(_("You have used every attempt this session allows."),
                        code="no_attempts_left")
     last = check_retake_policy(session, now, enrollment, candidate_id)
-    given = access_code.strip().upper() if isinstance(access_code, str) else ""
-    if es.access_code and not hmac.compare_digest(given.encode(),
-                                                  es.access_code.upper().encode()):
-        raise Forbidden(_("The access code is not right."), code="wrong_access_code")
+    if es.access_code:
+        check_access_code(session, now, es, candidate_id, access_code)
     avoid = set()
     if last is not None and es.certification.avoid_seen_items:
         avoid = set(session.scalars(

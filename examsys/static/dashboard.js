@@ -3,6 +3,34 @@
 (() => {
   const root = document.getElementById("dashboard");
   if (!root) return;
+  // Names of the attempt states and the minutes format come translated from the page.
+  const stateNames = JSON.parse(root.dataset.states || "{}");
+  const minutes = (n) => (root.dataset.msgMinutes || "{n} min").replace("{n}", n);
+  const integrityUrl = (id) => root.dataset.integrityUrl.replace("/0/", `/${id}/`);
+
+  function rowOf(c) {
+    // A row per attempt; a candidate who had not started when the page was drawn has a
+    // row without one, which becomes the attempt's row once it exists.
+    return root.querySelector(`tr[data-attempt="${c.attempt_id}"]`) ||
+      root.querySelector(`tr[data-enrollment="${c.enrollment_id}"]:not([data-attempt])`);
+  }
+
+  function update(row, c) {
+    row.dataset.attempt = c.attempt_id;
+    row.querySelector('[data-field="state"]').textContent = stateNames[c.state] || c.state;
+    row.querySelector('[data-field="answered"]').textContent = `${c.answered} / ${c.items}`;
+    row.querySelector('[data-field="seconds_left"]').textContent =
+      c.seconds_left === null ? "—" : minutes(Math.floor(c.seconds_left / 60));
+    const cell = row.querySelector('[data-field="integrity_events"]');
+    let link = cell.querySelector("a");
+    if (!link) {
+      link = document.createElement("a");
+      link.href = integrityUrl(c.attempt_id);
+      cell.replaceChildren(link);
+    }
+    link.textContent = c.integrity_events;
+  }
+
   async function refresh() {
     try {
       const res = await fetch(root.dataset.url, { credentials: "same-origin" });
@@ -13,11 +41,9 @@
         if (el) el.textContent = value;
       }
       for (const c of data.candidates) {
-        const row = root.querySelector(`tr[data-enrollment="${c.enrollment_id}"]`);
-        if (!row || !c.attempt_id) continue;
-        row.querySelector('[data-field="answered"]').textContent = `${c.answered} / ${c.items}`;
-        row.querySelector('[data-field="seconds_left"]').textContent =
-          c.seconds_left === null ? "—" : `${Math.floor(c.seconds_left / 60)} min`;
+        if (!c.attempt_id) continue;
+        const row = rowOf(c);
+        if (row) update(row, c);
       }
     } finally {
       setTimeout(refresh, 10000);
