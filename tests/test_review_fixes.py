@@ -79,3 +79,62 @@ def attempt_serial(attempt_id: int) -> str:
 
     return db.session.scalar(select(Certificate.serial).where(
         Certificate.attempt_id == attempt_id))
+
+
+def test_text_longer_than_its_column_is_refused_with_a_message(app, examiner, bank,
+                                                                client):
+    """PostgreSQL refuses an over-long value with an error (a 500); SQLite stored it.
+    Both now answer 422 naming the limit, and nothing is written."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from examsys.accounts.models import User
+    from examsys.exams.models import ExamSession
+
+    from .conftest import csrf_from, login_page
+
+    api = Api(app.test_client())
+    api.login(examiner.email)
+    now = utcnow()
+    window = {"certification": "TEST-CERT", "opens_at": now.isoformat(),
+              "closes_at": (now + timedelta(hours=2)).isoformat()}
+    long_title = api.post("/api/v1/exam-sessions", json=dict(window, title="长" * 201))
+    assert long_title.status_code == 422, long_title.get_data(as_text=True)
+    assert "200" in long_title.get_json()["error"]["message"]
+    assert db.session.scalar(select(func.count(ExamSession.id))) == 0
+
+    es = make_session(examiner)
+    users = db.session.scalar(select(func.count(User.id)))
+    long_name = api.post(f"/api/v1/exam-sessions/{es.id}/enrollments", json={
+        "candidates": [{"email": "ok@example.com", "name": "Fine"},
+                       {"email": "long@example.com", "name": "名" * 201}]})
+    assert long_name.status_code == 422
+    assert long_name.get_json()["error"]["code"] == "invalid_enrollment"
+    assert any("long@example.com" in p for p in long_name.get_json()["error"]["details"])
+    assert db.session.scalar(select(func.count(User.id))) == users  # nobody, not one of two
+
+    login_page(client, examiner.email)
+    page = client.get(f"/staff/sessions/{es.id}")
+    csv_body = "email,name\nok@example.com,Fine\nlong@example.com," + "名" * 201 + "\n"
+    upload = client.post(f"/staff/sessions/{es.id}/enroll-csv", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "file": (__import__("io").BytesIO(csv_body.encode()), "people.csv")})
+    assert upload.status_code in (400, 422)
+    assert "Line 3: " in upload.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(User.id))) == users
+
+
+def test_an_unexpected_error_answers_in_the_readers_language(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.route("/broken")
+    def broken():
+        raise RuntimeError("a bug")
+
+    client = app.test_client()
+    page = client.get("/broken", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 500
+    assert "服务器出错" in page.get_data(as_text=True)
+    api = client.get("/broken", headers={"Accept": "application/json"})
+    assert api.status_code == 500

@@ -87,6 +87,8 @@ _MESSAGES = {
     415: _l("Send the request body as JSON."),
     422: _l("The request is not valid."),
     429: _l("Too many requests. Please wait a moment and try again."),
+    500: _l("Something went wrong on the server. Please try again; if it happens again, "
+            "tell the exam office."),
     503: _l("The server is busy. Please try again in a moment; nothing was changed."),
 }
 

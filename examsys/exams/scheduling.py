@@ -34,6 +34,9 @@ def create_session(session, now: datetime, *, certification_code: str, opens_at:
         raise Invalid(_("The window must close in the future."), code="invalid_window")
     if not isinstance(title, str | None) or not isinstance(access_code, str | None):
         raise Invalid(_("title and access_code must be text."), code="invalid")
+    if title and len(title.strip()) > TITLE_MAX:
+        raise Invalid(_("The title is too long: at most %(n)d characters.", n=TITLE_MAX),
+                      code="invalid")
     if not isinstance(release, str) or release not in {p.value for p in ReleasePolicy}:
         raise Invalid(_("The release policy must be immediate, after_close or manual."),
                       code="invalid_release")
@@ -57,6 +60,9 @@ def create_session(session, now: datetime, *, certification_code: str, opens_at:
     return es
 
 
+# The columns' lengths: longer text is refused with a message, not by the database.
+TITLE_MAX = ExamSession.title.type.length
+EMAIL_MAX, NAME_MAX = User.email.type.length, User.name.type.length
 MAX_GRACE_SECONDS = 600
 MAX_STAGGER_SECONDS = 600
 
@@ -146,7 +152,12 @@ def enroll(session, now: datetime, es: ExamSession, rows: list[EnrollRow],
     problems = []
     for r in rows:
         user = users.get(r.email)
-        if user is None and not r.name:
+        if len(r.email) > EMAIL_MAX or len(r.name or "") > NAME_MAX:
+            problems.append(_("%(where)s%(email)s: an email has at most %(e)d characters and "
+                              "a name at most %(n)d.",
+                              where=_("Line %(n)d: ", n=r.line) if r.line else "",
+                              email=r.email[:60], e=EMAIL_MAX, n=NAME_MAX))
+        elif user is None and not r.name:
             problems.append(_("%(where)s%(email)s has no account; give a name to create one.",
                               where=_("Line %(n)d: ", n=r.line) if r.line else "",
                               email=r.email))
