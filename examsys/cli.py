@@ -236,7 +236,8 @@ def create_user_command(email, role, name):
 @click.command("close-overdue")
 @with_appcontext
 def close_overdue_command():
-    """Close and grade every attempt past its deadline (run it from cron every minute)."""
+    """Close and grade every attempt past its deadline, and release the results of
+    after-close sessions whose window has closed (run it from cron every minute)."""
     from examsys.exams.delivery import close_overdue
 
     closed = close_overdue(db.session, utcnow())

@@ -91,6 +91,33 @@ def test_invalidation_needs_a_reason_tells_the_candidate_and_is_audited(app, enr
     assert "attempt.invalidate" in db.session.scalars(select(AuditEvent.action)).all()
 
 
+def test_an_invalidated_pass_is_revoked_without_telling_the_public_why(app, enrolled,
+                                                                       candidate, examiner,
+                                                                       client):
+    from examsys.certs.models import Certificate, CertificateEvent
+
+    from .exam_support import correct_response
+    from .test_certificates import verify_page_by_serial
+
+    attempt = sit(enrolled, candidate, correct_response)
+    cert = db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
+    reason = "Proctor saw a phone; internal case 2024-17"
+    api = Api(app.test_client())
+    api.login(examiner.email)
+    assert api.post(f"/api/v1/attempts/{attempt.id}/invalidate",
+                    json={"reason": reason}).status_code == 200
+
+    body = client.get("/api/v1/certificates/verify",
+                      query_string={"serial": cert.serial, "name": candidate.name}).get_json()
+    assert body["status"] == "revoked"
+    assert body["certificate"]["revocation_reason"] is None
+    (status, _why), html = verify_page_by_serial(client, cert.serial, candidate.name)
+    assert status == "revoked" and "Proctor" not in html
+    history = db.session.scalars(select(CertificateEvent.reason).where(
+        CertificateEvent.certificate_id == cert.id, CertificateEvent.kind == "revoked")).all()
+    assert history == [reason]  # the examiners keep it
+
+
 def test_extra_time_during_a_running_attempt_moves_its_deadline_at_once(app, enrolled,
                                                                         candidate, examiner,
                                                                         clock):

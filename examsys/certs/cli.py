@@ -86,7 +86,8 @@ def keys_remove(kid, yes):
 
 
 def _status_command(name: str, verb: str):
-    @click.command(name)
+    @click.command(name, help=f"{name.capitalize()} a certificate, with a reason (audited; "
+                              "verification shows the reason).")
     @click.argument("serial")
     @click.option("--reason", required=True)
     @click.option("--by", "actor_email", required=True, help="The examiner's email.")
@@ -109,7 +110,6 @@ def _status_command(name: str, verb: str):
         db.session.commit()
         click.echo(f"{cert.serial} {verb}.")
 
-    command.__doc__ = f"{verb.capitalize()} a certificate, with a reason (audited)."
     return command
 
 

@@ -40,8 +40,11 @@ def _reason(reason: str | None) -> str:
     return reason
 
 
-def _set_state(session, now, cert, state, kind, reason, actor_id) -> Certificate:
-    cert.state, cert.state_at, cert.state_reason = state, now, reason
+def _set_state(session, now, cert, state, kind, reason, actor_id, *,
+               public: bool = True) -> Certificate:
+    """``reason`` goes to the certificate's history; verification shows it only if
+    ``public`` (state_reason is what the verify page and API print)."""
+    cert.state, cert.state_at, cert.state_reason = state, now, reason if public else None
     add_event(session, now, cert, kind, actor_id, reason)
     return cert
 
@@ -55,8 +58,10 @@ def suspend(session, now: datetime, serial: str, reason: str, actor_id: int) -> 
     return _set_state(session, now, cert, SUSPENDED, "suspended", reason, actor_id)
 
 
-def revoke(session, now: datetime, serial: str, reason: str, actor_id: int) -> Certificate:
-    """Revoke an active or suspended certificate. Revocation is final."""
+def revoke(session, now: datetime, serial: str, reason: str, actor_id: int, *,
+           public_reason: bool = True) -> Certificate:
+    """Revoke an active or suspended certificate. Revocation is final. Without
+    ``public_reason`` the reason stays in the history, and verification gives none."""
     reason = _reason(reason)
     cert = _load(session, serial)
     if cert.state == REVOKED:
@@ -64,7 +69,8 @@ def revoke(session, now: datetime, serial: str, reason: str, actor_id: int) -> C
     if cert.state not in (ACTIVE, SUSPENDED):
         raise Conflict(_("A superseded certificate cannot be revoked; revoke the one that "
                          "replaced it."), code="not_active")
-    return _set_state(session, now, cert, REVOKED, "revoked", reason, actor_id)
+    return _set_state(session, now, cert, REVOKED, "revoked", reason, actor_id,
+                      public=public_reason)
 
 
 def reinstate(session, now: datetime, serial: str, reason: str, actor_id: int) -> Certificate:

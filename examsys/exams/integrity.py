@@ -102,7 +102,8 @@ def events_of(session, attempt_ids: list[int]) -> dict[int, list[AttemptEvent]]:
 
 def invalidate(session, now: datetime, attempt: Attempt, actor_id: int, reason: str) -> Attempt:
     """Invalidate a (locked) attempt with a reason: it counts for nothing, its certificate
-    is revoked with the same reason, the candidate is told and the audit log records it."""
+    is revoked (the reason kept in its history, not shown to the public), the candidate is
+    told and the audit log records it."""
     from examsys.certs import lifecycle  # local: certs imports exams
     from examsys.certs.models import Certificate
 
@@ -120,7 +121,9 @@ def invalidate(session, now: datetime, attempt: Attempt, actor_id: int, reason: 
     attempt.invalidated_at, attempt.invalidation_reason = now, reason
     cert = session.scalar(select(Certificate).where(Certificate.attempt_id == attempt.id))
     if cert is not None and cert.state in ("active", "suspended"):
-        lifecycle.revoke(session, now, cert.serial, reason, actor_id)
+        # The reason is the examiners' (a proctor's report, a case number): the public
+        # verifying the certificate learns that it is revoked, not why.
+        lifecycle.revoke(session, now, cert.serial, reason, actor_id, public_reason=False)
     log_event(session, now, attempt, "invalidated", data={"reason": reason})
     audit.record(session, now, actor_id, "attempt.invalidate", attempt, {"reason": reason})
     notifications.notify(session, now, attempt.candidate_id, "attempt_invalidated",
