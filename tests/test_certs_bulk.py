@@ -75,14 +75,14 @@ def test_too_many_rows_is_413(app, cert, make_app):
 
 def test_api_verifies_a_list_with_one_query(app, cert, client):
     items = [{"serial": cert.serial, "name": "张伟"}, {"serial": "nope", "name": "x"},
-             {"serial": cert.serial}, 7, {"token": "forged.token"}]
+             {"serial": cert.serial}, 7, {"token": "forged.token"}, {"serial": 5}]
     response = client.post("/api/v1/certificates/verify", json={"certificates": items})
     assert response.status_code == 200
     results = response.get_json()["results"]
     assert [(r["line"], r["status"], r["reason"]) for r in results] == [
         (1, "valid", "valid"), (2, "not_found", "unknown_serial"),
         (3, "malformed", "missing_name"), (4, "malformed", "not_an_object"),
-        (5, "invalid", "bad_signature")]
+        (5, "invalid", "bad_signature"), (6, "malformed", "not_text")]
     assert results[0]["certificate"]["holder_name"] == "张伟"
     assert results[1]["certificate"] is None
 

@@ -101,8 +101,10 @@ def parse_json(items) -> list[Row]:
         raise TooLarge(_("At most %(n)d rows per check.", n=max_rows), code="too_many_rows")
     rows = []
     for index, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or not all(isinstance(v, str) for v in item.values()):
+        if not isinstance(item, dict):
             rows.append(Row(index, problem="not_an_object"))
+        elif not all(isinstance(v, str) for v in item.values()):
+            rows.append(Row(index, problem="not_text"))
         elif item.get("token"):
             rows.append(Row(index, token=item["token"][:2000]))
         else:

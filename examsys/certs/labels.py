@@ -21,7 +21,9 @@ def reason_name(code: str) -> str:
             "too_many_columns": _("malformed: more than two columns"),
             "too_long": _("malformed: serial or name too long"),
             "unreadable_csv": _("malformed: not readable as CSV"),
-            "not_an_object": _("malformed: not an object")}.get(code) or status_name(code)
+            "not_an_object": _("malformed: not an object"),
+            "not_text": _("malformed: serial, name and token must be text"),
+            }.get(code) or status_name(code)
 
 
 TEMPLATE_GLOBALS = {"event_name": event_name, "reason_name": reason_name}
