@@ -103,3 +103,26 @@ def test_the_api_states_the_window_and_refuses_after_it(app, bank, examiner, can
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "appeal_window_closed" and error["details"]["closed_at"] == iso(until)
+
+
+def test_a_refused_appeal_form_comes_back_with_the_reason_as_typed(app, bank, examiner,
+                                                                    candidate):
+    attempt = failed_attempt(examiner, candidate)
+    client = app.test_client()
+    login_page(client, candidate.email)
+    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    too_long = "问" * 4001
+    response = client.post(f"/attempts/{attempt.id}/appeal",
+                           data={"reason": too_long, "csrf_token": csrf_from(page)})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert too_long in body and 'aria-invalid="true"' in body
+    assert db.session.scalar(select(func.count(Appeal.id))) == 0
+
+    # 2,000 lines of one character: 3,999 characters in the browser's count, 5,998 sent
+    # (each break as CR LF). It fits the box, so it must fit the form.
+    lines = "\r\n".join(["x"] * 2000)
+    filed = client.post(f"/attempts/{attempt.id}/appeal",
+                        data={"reason": lines, "csrf_token": csrf_from(page)})
+    assert filed.status_code == 302
+    assert db.session.scalar(select(Appeal.reason)) == "\n".join(["x"] * 2000)

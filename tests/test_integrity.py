@@ -339,3 +339,29 @@ def test_a_refused_save_does_not_move_a_sequential_exam_on(app, bank, examiner, 
     assert db.session.get(Attempt, attempt.id).current_position == 1
     delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 2, None, 7)
     db.session.commit()
+
+
+def test_a_refused_invalidation_comes_back_with_the_reason_as_typed(app, enrolled, candidate,
+                                                                    examiner):
+    from .conftest import csrf_from, login_page
+
+    attempt = sit(enrolled, candidate)
+    client = app.test_client()
+    login_page(client, examiner.email)
+    page = client.get(f"/staff/attempts/{attempt.id}/integrity").get_data(as_text=True)
+    typed = "Seen with notes. " * 40  # 680 characters: over the 500 allowed
+    response = client.post(f"/staff/attempts/{attempt.id}/invalidate",
+                           data={"reason": typed, "csrf_token": csrf_from(page)})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert typed.strip() in body and 'aria-invalid="true"' in body
+    assert db.session.get(Attempt, attempt.id).state != AttemptState.INVALIDATED
+    empty = client.post(f"/staff/attempts/{attempt.id}/invalidate",
+                        data={"reason": "", "csrf_token": csrf_from(page)})
+    assert empty.status_code == 400
+    assert 'class="errors"' in empty.get_data(as_text=True)
+    done = client.post(f"/staff/attempts/{attempt.id}/invalidate",
+                       data={"reason": "Seen with notes.", "csrf_token": csrf_from(page)})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).state == AttemptState.INVALIDATED

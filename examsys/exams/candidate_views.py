@@ -102,6 +102,10 @@ def submit(attempt_id):
 @bp.route("/attempts/<int:attempt_id>/result")
 @candidate_required
 def result(attempt_id):
+    return _result_page(attempt_id, AppealForm(formdata=None))
+
+
+def _result_page(attempt_id: int, appeal_form: AppealForm, status: int = 200):
     now = utcnow()
     attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
     if attempt.is_open:
@@ -114,9 +118,9 @@ def result(attempt_id):
                                .order_by(Appeal.id.desc()).limit(1))
     appeal_until = appeals.appeal_closes_at(attempt) if released else None
     return render_template("candidate/result.html", attempt=attempt, data=data,
-                           certificate=cert, appeal=appeal, appeal_form=AppealForm(),
+                           certificate=cert, appeal=appeal, appeal_form=appeal_form,
                            appeal_until=appeal_until,
-                           appeal_open=appeal_until is not None and now < appeal_until)
+                           appeal_open=appeal_until is not None and now < appeal_until), status
 
 
 @bp.route("/attempts/<int:attempt_id>/appeal", methods=["POST"])
@@ -130,12 +134,12 @@ def appeal(attempt_id):
             db.session.commit()
             flash(_("Your appeal is filed. An examiner who did not mark your exam will review "
                     "it."), "success")
-        except DomainError as err:
+        except DomainError as err:  # no appeal possible (any more): the page says why
             db.session.rollback()
             flash(err.message, "error")
-    else:
-        flash(_("Say why you appeal."), "error")
-    return redirect(url_for("candidate.result", attempt_id=attempt_id))
+        return redirect(url_for("candidate.result", attempt_id=attempt_id))
+    # The page again, with the message beside the reason and the reason as it was typed.
+    return _result_page(attempt_id, form, 400)
 
 
 @bp.route("/notifications")

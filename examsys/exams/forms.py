@@ -55,13 +55,21 @@ class StartForm(FlaskForm):
     access_code = StringField(_l("Access code"), validators=[Optional(), Length(max=64)])
 
 
+def _one_newline(text):
+    # Browsers send a line break as CR LF but count it as one character against maxlength:
+    # counted as two here, a reason that fitted in the box was refused.
+    return text.replace("\r\n", "\n") if isinstance(text, str) else text
+
+
 class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = TextAreaField(_l("Reason"), filters=[_one_newline],
+                           validators=[DataRequired(), Length(max=500)])
 
 
 class AppealForm(FlaskForm):
-    reason = TextAreaField(_l("Why do you appeal?"), validators=[DataRequired(),
-                                                                 Length(max=4000)])
+    reason = TextAreaField(_l("Why do you appeal?"), filters=[_one_newline],
+                           render_kw={"rows": 4, "maxlength": 4000},
+                           validators=[DataRequired(), Length(max=4000)])
 
 
 class AccommodationForm(FlaskForm):

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from examsys.core.auth import staff_required
 from examsys.core.clock import as_utc, utcnow
-from examsys.core.errors import DomainError
+from examsys.core.errors import DomainError, NotFound
 from examsys.exams import appeals, integrity, marking, regrade, results
 from examsys.exams.api_examiner import script_json
 from examsys.exams.delivery import lock_attempt
@@ -125,12 +125,16 @@ def invalidate(attempt_id):
                                  current_user.id, form.reason.data)
             db.session.commit()
             flash(_("The attempt is invalidated; the candidate is told."), "success")
+            return redirect(url_for("staff.attempt", attempt_id=attempt_id))
+        except NotFound:
+            raise
         except DomainError as err:
             db.session.rollback()
-            flash(err.message, "error")
-    else:
-        flash(_("Give a reason for invalidating the attempt."), "error")
-    return redirect(url_for("staff.attempt", attempt_id=attempt_id))
+            form.reason.errors = [*form.reason.errors, err.message]
+    elif not form.reason.errors:
+        form.reason.errors = [_("Give a reason for invalidating the attempt.")]
+    # The log again, with the message beside the reason and the reason as it was typed.
+    return _integrity_page(attempt_id, form, 400)
 
 
 @bp.route("/enrollments/<int:enrollment_id>/accommodation", methods=["GET", "POST"])
@@ -194,7 +198,11 @@ def export(session_id, fmt):
 @bp.route("/attempts/<int:attempt_id>/integrity")
 @staff_required
 def attempt_integrity(attempt_id):
+    return _integrity_page(attempt_id, ReasonForm(formdata=None))
+
+
+def _integrity_page(attempt_id: int, form: ReasonForm, status: int = 200):
     events = integrity.events_of(db.session, [attempt_id])[attempt_id]
     return render_template("staff/integrity.html", attempt_id=attempt_id, events=events,
-                           form=ReasonForm())
+                           form=form), status
 
