@@ -118,6 +118,36 @@ def test_an_invalidated_pass_is_revoked_without_telling_the_public_why(app, enro
     assert history == [reason]  # the examiners keep it
 
 
+def test_extra_time_does_not_reopen_an_attempt_whose_time_ran_out(app, enrolled, candidate,
+                                                                  examiner, clock):
+    attempt = start(enrolled, candidate)
+    clock.move_to(attempt.deadline + timedelta(seconds=enrolled.grace_seconds + 60))
+    enrollment = db.session.scalar(select(Enrollment))
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                extra_minutes=60)
+    db.session.commit()
+    db.session.expire_all()
+    closed = db.session.get(Attempt, attempt.id)
+    assert closed.state != AttemptState.IN_PROGRESS and closed.finished_at == attempt.deadline
+    with pytest.raises(Conflict):
+        delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 1)
+
+
+def test_less_time_never_puts_the_deadline_before_now(app, enrolled, candidate, examiner,
+                                                      clock):
+    enrollment = db.session.scalar(select(Enrollment))
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                extra_minutes=30)
+    db.session.commit()
+    attempt = start(enrolled, candidate)
+    clock.move_to(attempt.started_at + timedelta(minutes=40))  # 30 + 30 minutes allowed
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                extra_minutes=0)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).deadline == utcnow()
+
+
 def test_extra_time_during_a_running_attempt_moves_its_deadline_at_once(app, enrolled,
                                                                         candidate, examiner,
                                                                         clock):

@@ -136,8 +136,13 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
                       extra_minutes: int = 0, time_multiplier: float = 1.0,
                       opens_at: datetime | None = None,
                       closes_at: datetime | None = None) -> Enrollment:
-    """Set a candidate's extra time and own window; a running attempt's deadline moves now."""
-    from examsys.exams.delivery import compute_deadline, lock_attempt
+    """Set a candidate's extra time and own window; a running attempt's deadline moves now.
+
+    An attempt whose time (and grace) had already run out is closed as it stood, not
+    reopened (the sweeper may not have been by yet); a deadline moved before now becomes
+    now, so that no answer saved meanwhile lies after the close.
+    """
+    from examsys.exams.delivery import close_if_overdue, compute_deadline, lock_attempt
 
     enrollment = session.get(Enrollment, enrollment_id)
     if enrollment is None:
@@ -167,10 +172,11 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
             "closes_at": closes_at.isoformat() if closes_at else None}
     running = session.scalar(select(Attempt.id).where(
         Attempt.enrollment_id == enrollment.id, Attempt.state == AttemptState.IN_PROGRESS))
-    if running is not None:
+    if running is not None and not close_if_overdue(session, now, running):
         attempt = lock_attempt(session, running)
         old = attempt.deadline
-        attempt.deadline = compute_deadline(enrollment.session, enrollment, attempt.started_at)
+        attempt.deadline = max(now, compute_deadline(enrollment.session, enrollment,
+                                                     attempt.started_at))
         data["deadline"] = {"attempt": attempt.id, "from": old.isoformat(),
                             "to": attempt.deadline.isoformat()}
         log_event(session, now, attempt, "deadline_moved", data=data["deadline"])
