@@ -112,3 +112,29 @@ def test_holder_sets_details_on_the_details_page(app, candidate):
     assert bad.status_code == 400
     assert "An ID number has 6 to 32 letters or digits." in bad.get_data(as_text=True)
     assert 'value="Zhang Wei"' in bad.get_data(as_text=True)  # what was typed is kept
+
+
+def test_a_check_by_name_takes_the_office_s_name_not_one_the_holder_chose(app, bank, examiner,
+                                                                          candidate, client):
+    from examsys.certs import identity
+    from examsys.core.clock import utcnow
+    from examsys.extensions import db
+
+    from .test_certificates import certificate_of, enroll, make_session, sit
+
+    identity.save_details(db.session, utcnow(), candidate, name_en="SMITH John",
+                          id_number=None, actor_id=candidate.id)
+    db.session.commit()
+    es = make_session(examiner)
+    enroll(es, candidate)
+    cert = certificate_of(sit(es, candidate))
+    assert cert.holder_name_en == "SMITH John"  # printed as the holder asked
+
+    def check(name):
+        return client.get("/api/v1/certificates/verify",
+                          query_string={"serial": cert.serial, "name": name}).get_json()
+
+    assert (check("SMITH John")["status"], check("SMITH John")["reason"]) == (
+        "not_found", "name_mismatch")
+    for name in ("张伟", "张 伟", "ZHANG Wei", "zhang wei", "Wei Zhang"):
+        assert check(name)["status"] == "valid", name

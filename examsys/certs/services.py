@@ -143,14 +143,22 @@ def verify_token(session, now: datetime, token: str) -> Verification:
 
 
 def name_matches(cert: PublicCertificate, name: str) -> bool:
+    """The name as the exam office entered it, or its pinyin in either order (ZHANG Wei,
+    Wei Zhang). Not the English name the holder chose at /certificates/details: nobody has
+    confirmed it, and a check by name would otherwise vouch for any name they typed there
+    (the certificate still prints it; a check by token or QR code shows both)."""
     typed = normalise_name(name)
-    return bool(typed) and typed in {normalise_name(n) for n in
-                                     (cert.holder_name, cert.holder_name_en) if n}
+    if not typed:
+        return False
+    pinyin = identity.romanise(cert.holder_name)
+    surname, _, given = pinyin.partition(" ")
+    return typed in {normalise_name(n) for n in (cert.holder_name, pinyin, f"{given} {surname}")}
 
 
 def verify_serial(session, now: datetime, serial: str, name: str,
                   certificate: PublicCertificate | None = None) -> Verification:
-    """Serial + the holder's name (Chinese or English, as printed) → the certificate's status.
+    """Serial + the holder's name (as entered by the exam office, or its pinyin; see
+    ``name_matches``) → the certificate's status.
 
     ``certificate`` lets a bulk check pass the row it already loaded for this serial.
     """
