@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -22,17 +23,24 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def live_server(make_app, enrolled, candidate):
-    app = make_app(SERVER_NAME=None)
-    pytest.candidate_email = candidate.email
+@contextmanager
+def serving(app):
+    """``app`` served on a free local port in a thread; yields its base URL."""
     # The test's own session must hold no SQLite lock while the browser works.
     db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def live_server(make_app, enrolled, candidate):
+    pytest.candidate_email = candidate.email
+    with serving(make_app(SERVER_NAME=None)) as url:
+        yield url
 
 
 @pytest.fixture

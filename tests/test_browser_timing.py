@@ -1,14 +1,12 @@
 """The exam room's clock and navigation rules in headless Chromium: the 5- and 1-minute
 warnings follow the server's clock, and a sequential exam only moves forward."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from examsys.exams.models import Attempt, Certification
 from examsys.extensions import db
@@ -49,12 +47,8 @@ def sequential_server(make_app, bank, examiner, candidate):
     es = make_session(examiner)
     enroll(es, candidate)
     pytest.candidate_email = candidate.email
-    db.session.commit()
-    app = make_app(SERVER_NAME=None)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with test_browser.serving(make_app(SERVER_NAME=None)) as url:
+        yield url
 
 
 def test_a_sequential_exam_shows_one_question_and_only_moves_forward(page, sequential_server):

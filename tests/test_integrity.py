@@ -329,7 +329,8 @@ def test_exam_page_has_no_store_and_strict_csp(app, enrolled, candidate):
     assert "<script>" not in exam.get_data(as_text=True)
 
 
-def test_sequential_exams_refuse_going_back(app, bank, examiner, candidate):
+def sequential_attempt(examiner, candidate) -> Attempt:
+    """A started attempt of a forward-only exam."""
     from examsys.exams.models import Certification
 
     from .exam_support import set_blueprint_options
@@ -338,7 +339,11 @@ def test_sequential_exams_refuse_going_back(app, bank, examiner, candidate):
         Certification.code == "TEST-CERT")), sequential=True)
     es = make_session(examiner)
     enroll(es, candidate)
-    attempt = start(es, candidate)
+    return start(es, candidate)
+
+
+def test_sequential_exams_refuse_going_back(app, bank, examiner, candidate):
+    attempt = sequential_attempt(examiner, candidate)
     delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 3, None, 1)
     db.session.commit()
     with pytest.raises(Conflict) as err:
@@ -350,15 +355,8 @@ def test_a_refused_save_does_not_move_a_sequential_exam_on(app, bank, examiner, 
     """A save refused for its answer writes nothing: the candidate can still answer the
     items before the one it named."""
     from examsys.core.errors import Invalid
-    from examsys.exams.models import Certification
 
-    from .exam_support import set_blueprint_options
-
-    set_blueprint_options(db.session.scalar(select(Certification).where(
-        Certification.code == "TEST-CERT")), sequential=True)
-    es = make_session(examiner)
-    enroll(es, candidate)
-    attempt = start(es, candidate)
+    attempt = sequential_attempt(examiner, candidate)
     delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 5)
     db.session.commit()
     with pytest.raises(Invalid):

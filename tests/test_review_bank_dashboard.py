@@ -6,12 +6,10 @@ import json
 import os
 import re
 import shutil
-import threading
 from html import unescape
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from examsys.accounts.models import User
 from examsys.bank.models import Question
@@ -21,6 +19,7 @@ from examsys.exams.models import AttemptEvent
 from examsys.extensions import db
 
 from .conftest import MINI_BANK, PASSWORD, csrf_from, login_page
+from .test_browser import serving
 
 CHROMIUM = os.environ.get("EXAMSYS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -88,13 +87,8 @@ def live_dashboard(make_app, enrolled, examiner, candidate):
     pytest.review_dashboard = {"email": examiner.email, "session": enrolled.id,
                                "items": enrolled.blueprint.item_count,
                                "candidate": candidate.id}
-    # The test's own session must hold no SQLite lock while the browser works.
-    db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.mark.browser
