@@ -605,8 +605,9 @@ def close_if_overdue(session, now: datetime, attempt_id: int) -> bool:
 
 
 def close_overdue(session, now: datetime, batch: int = 200) -> int:
-    """Close every attempt whose deadline and grace have passed; commits per batch. Also
-    notifies candidates of after-close sessions whose window has closed."""
+    """Close every attempt whose deadline and grace have passed; commits per batch. First
+    releases the results (certificates, notices) of after-close sessions whose window has
+    closed."""
     release_closed_sessions(session, now)
     session.commit()
     closed, after = 0, 0
