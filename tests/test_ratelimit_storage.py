@@ -65,4 +65,8 @@ def test_hits_from_many_threads_all_count_and_none_fails():
                           "(limits#352). When this passes, a release carries the fix: "
                           "drop examsys/core/ratelimits.py", strict=True)
 def test_the_upstream_storage_still_races():
-    assert hit_together(with_slow_timer_assignment(MemoryStorage)()) == []
+    # A race shows only when the threads interleave in its window: on a busy machine 40-45 %
+    # of rounds miss it (measured with both cores loaded; seen once in CI), 20 in a row
+    # about once in ten million runs. The first round that races ends the test.
+    for _ in range(20):
+        assert hit_together(with_slow_timer_assignment(MemoryStorage)()) == []
