@@ -87,3 +87,17 @@ def test_hostile_xml_is_refused_as_unreadable(app, data, words):
     assert prepared.unreadable
     assert words in prepared.problems[0].message
     assert prepared.doc.questions == []
+
+
+def test_a_fraction_that_is_not_a_number_is_a_problem_with_its_line(app):
+    """Read as 0 it would quietly turn the right answer into a wrong one."""
+    from examsys.bank.models import Question
+
+    data = (DATA / "moodle_docs.xml").read_bytes().replace(
+        b'<answer fraction="100" format="html"><text>About 80',
+        b'<answer fraction="abc" format="html"><text>About 80', 1)
+    prepared = prepare(data, "typo.xml")
+    found = [(p.line, p.field, p.message) for p in prepared.problems]
+    assert found[0] == (10, "answer", "fraction 'abc' is not a number")
+    assert {line for line, _f, _m in found} == {10}  # and what follows from it, same line
+    assert db.session.query(Question).count() == 0

@@ -46,6 +46,20 @@ def test_a_window_that_closes_before_it_opens_rerenders_with_the_message(app, ex
     assert db.session.query(ExamSession).count() == 0
 
 
+def test_a_date_that_does_not_parse_says_so(app, examiner, bank):
+    client = staff_client(app, examiner)
+    page = client.get("/staff/sessions/new")
+    response = client.post("/staff/sessions/new", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "certification": "TEST-CERT",
+        "title": "Kept title", "opens_at": "2030-02-30T10:00", "closes_at": "",
+        "release": "immediate"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Not a valid datetime value." in body  # opens_at: the 30th of February
+    assert body.count("This field is required.") == 1  # closes_at, left empty
+    assert db.session.query(ExamSession).count() == 0
+
+
 def test_csv_enrollment_with_a_bad_line_enrolls_nobody_and_names_the_line(app, examiner,
                                                                          open_session):
     client = staff_client(app, examiner)

@@ -18,10 +18,12 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 class SessionForm(FlaskForm):
     certification = SelectField(_l("Certification"), validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    # InputRequired, not DataRequired: a date that does not parse keeps its own message
+    # ("Not a valid datetime value") instead of "This field is required".
     opens_at = DateTimeLocalField(_l("Opens (UTC)"), format="%Y-%m-%dT%H:%M",
-                                  validators=[DataRequired()])
+                                  validators=[InputRequired()])
     closes_at = DateTimeLocalField(_l("Closes (UTC)"), format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired()])
+                                   validators=[InputRequired()])
     access_code = StringField(_l("Access code (optional)"), validators=[Optional(),
                                                                         Length(max=32)])
     release = SelectField(_l("Results are released"), choices=[

@@ -160,12 +160,20 @@ def _question(name: str, q, qtype: str, options, out: Parsed) -> Item | None:
                 key=_text(q, "idnumber") or None, meta=meta)
 
 
-def _answers(q) -> list[tuple[str, float, str]]:
-    out = []
-    for a in q.findall("answer"):
-        fraction = _number(a.get("fraction", "0")) or 0.0
-        out.append((_formatted(a), fraction / 100, _formatted(a.find("feedback"))))
-    return out
+def _fraction(a, ctx) -> float:
+    """An answer's credit in percent; one that is not a number is a problem (read as 0, it
+    would quietly make a right answer wrong)."""
+    raw = a.get("fraction", "0")
+    value = _number(raw)
+    if value is None:
+        ctx.problem("answer", _("fraction %(value)s is not a number", value=repr(raw)))
+        return 0.0
+    return value
+
+
+def _answers(q, ctx) -> list[tuple[str, float, str]]:
+    return [(_formatted(a), _fraction(a, ctx) / 100, _formatted(a.find("feedback")))
+            for a in q.findall("answer")]
 
 
 def _true(value: str) -> bool:
@@ -173,21 +181,22 @@ def _true(value: str) -> bool:
 
 
 def _multichoice(q, ctx):
-    return answers.choice(_answers(q), _true(_text(q, "single") or "true"), ctx)
+    return answers.choice(_answers(q, ctx), _true(_text(q, "single") or "true"), ctx)
 
 
 def _truefalse(q, ctx):
-    right = [text.lower() for text, fraction, _fb in _answers(q) if fraction >= 1]
+    given = _answers(q, ctx)
+    right = [text.lower() for text, fraction, _fb in given if fraction >= 1]
     if right not in (["true"], ["false"]):
         ctx.problem("answer", _("a true/false question has one right answer, true or false"))
         return None
-    if any(fb for _t, _f, fb in _answers(q)):
+    if any(fb for _t, _f, fb in given):
         ctx.lossy(_("true/false feedback is not kept (only the general feedback is)"))
     return {"type": "true_false", "answer": right == ["true"]}
 
 
 def _shortanswer(q, ctx):
-    return answers.short_text(_answers(q), ctx, case_sensitive=_true(_text(q, "usecase")
+    return answers.short_text(_answers(q, ctx), ctx, case_sensitive=_true(_text(q, "usecase")
                                                                      or "0"))
 
 
@@ -202,7 +211,7 @@ def _numerical(q, ctx):
             ctx.problem("answer", _("%(value)s is not a number", value=repr(value)))
             return None
         candidates.append((number, abs(tolerance),
-                           (_number(a.get("fraction", "0")) or 0) / 100,
+                           _fraction(a, ctx) / 100,
                            _formatted(a.find("feedback"))))
     units = {}
     for unit in q.findall("units/unit"):
@@ -223,7 +232,7 @@ def _essay(q, ctx):
 
 
 def _ordering(q, ctx):
-    rows = [(_number(a.get("fraction", "0")) or 0, i, _formatted(a))
+    rows = [(_fraction(a, ctx), i, _formatted(a))
             for i, a in enumerate(q.findall("answer"))]
     items = [text for _f, _i, text in sorted(rows)]
     grading = (_text(q, "gradingtype") or "").upper()
