@@ -32,29 +32,27 @@ def test_examiner_schedules_a_session_through_the_form(app, examiner, bank):
     assert f'datetime="{opens.isoformat()}"' in detail  # shown in local time by app.js
 
 
-def test_a_window_that_closes_before_it_opens_rerenders_with_the_message(app, examiner, bank):
+def refused_session_form(app, examiner, opens_at: str, closes_at: str) -> str:
+    """Post the new-session form with this window; it must come back refused (400)."""
     client = staff_client(app, examiner)
     page = client.get("/staff/sessions/new")
     response = client.post("/staff/sessions/new", data={
         "csrf_token": csrf_from(page.get_data(as_text=True)), "certification": "TEST-CERT",
-        "title": "Kept title", "opens_at": "2030-01-02T10:00", "closes_at": "2030-01-02T09:00",
+        "title": "Kept title", "opens_at": opens_at, "closes_at": closes_at,
         "release": "immediate"})
-    body = response.get_data(as_text=True)
     assert response.status_code == 400
+    return response.get_data(as_text=True)
+
+
+def test_a_window_that_closes_before_it_opens_rerenders_with_the_message(app, examiner, bank):
+    body = refused_session_form(app, examiner, "2030-01-02T10:00", "2030-01-02T09:00")
     assert "The window must close after it opens." in body
     assert 'value="Kept title"' in body
     assert db.session.query(ExamSession).count() == 0
 
 
 def test_a_date_that_does_not_parse_says_so(app, examiner, bank):
-    client = staff_client(app, examiner)
-    page = client.get("/staff/sessions/new")
-    response = client.post("/staff/sessions/new", data={
-        "csrf_token": csrf_from(page.get_data(as_text=True)), "certification": "TEST-CERT",
-        "title": "Kept title", "opens_at": "2030-02-30T10:00", "closes_at": "",
-        "release": "immediate"})
-    body = response.get_data(as_text=True)
-    assert response.status_code == 400
+    body = refused_session_form(app, examiner, "2030-02-30T10:00", "")
     assert "Not a valid datetime value." in body  # opens_at: the 30th of February
     assert body.count("This field is required.") == 1  # closes_at, left empty
     assert db.session.query(ExamSession).count() == 0
