@@ -555,6 +555,10 @@ def conclude(session, now: datetime, attempt: Attempt) -> None:
     notifications.result_final(session, now, attempt)
 
 
+# An attempt with no certificate yet (correlated to the attempt of the enclosing query).
+_NO_CERTIFICATE = ~select(Certificate.id).where(Certificate.attempt_id == Attempt.id).exists()
+
+
 def release_results(session, now: datetime, exam_session_id: int) -> int:
     """A session's results have just become visible: issue the certificates its passed
     attempts earned and tell its candidates. Returns how many certificates were issued.
@@ -566,8 +570,7 @@ def release_results(session, now: datetime, exam_session_id: int) -> int:
     passed = session.scalars(
         select(Attempt).where(Attempt.session_id == exam_session_id,
                               Attempt.state == AttemptState.GRADED, Attempt.passed.is_(True),
-                              ~select(Certificate.id).where(Certificate.attempt_id == Attempt.id)
-                              .exists())
+                              _NO_CERTIFICATE)
         .order_by(Attempt.id)).all()
     for attempt in passed:
         certs.issue(session, now, attempt)
@@ -578,13 +581,12 @@ def release_results(session, now: datetime, exam_session_id: int) -> int:
 def release_closed_sessions(session, now: datetime) -> int:
     """Release the results of after-close sessions whose window has closed (the sweeper's
     part: nothing happens at the moment a window closes). Returns how many sessions."""
-    no_certificate = ~select(Certificate.id).where(Certificate.attempt_id == Attempt.id).exists()
     ids = session.scalars(
         select(ExamSession.id).join(Attempt, Attempt.session_id == ExamSession.id)
         .where(ExamSession.release == ReleasePolicy.AFTER_CLOSE, ExamSession.closes_at <= now,
                Attempt.state == AttemptState.GRADED,
                or_(Attempt.results_notified_at.is_(None),
-                   and_(Attempt.passed.is_(True), no_certificate)))
+                   and_(Attempt.passed.is_(True), _NO_CERTIFICATE)))
         .distinct()).all()
     for exam_session_id in ids:
         release_results(session, now, exam_session_id)

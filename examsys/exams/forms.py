@@ -65,6 +65,7 @@ def _one_newline(text):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), filters=[_one_newline],
+                           render_kw={"rows": 2, "maxlength": 500},
                            validators=[DataRequired(), Length(max=500)])
 
 

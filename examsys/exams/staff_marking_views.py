@@ -8,11 +8,19 @@ from flask_login import current_user
 from examsys.core.auth import staff_required
 from examsys.core.clock import as_utc, utcnow
 from examsys.core.errors import DomainError, NotFound
+from examsys.core.labels import status_name
 from examsys.exams import appeals, integrity, marking, regrade, results
 from examsys.exams.api_examiner import script_json
 from examsys.exams.delivery import lock_attempt
 from examsys.exams.forms import AccommodationForm, ActionForm, ReasonForm, RegradeForm
-from examsys.exams.models import Appeal, AppealState, AttemptItem, Enrollment, ExamSession
+from examsys.exams.models import (
+    Appeal,
+    AppealState,
+    AttemptItem,
+    AttemptState,
+    Enrollment,
+    ExamSession,
+)
 from examsys.exams.staff_views import bp
 from examsys.extensions import db
 
@@ -175,8 +183,10 @@ def _accommodation_data(enrollment: Enrollment):
 @staff_required
 def dashboard(session_id):
     es = db.session.get(ExamSession, session_id) or abort(404)
+    # The script refreshes the table from the progress API, whose states are codes.
     return render_template("staff/dashboard.html", es=es,
-                           data=results.progress(db.session, es, utcnow()))
+                           data=results.progress(db.session, es, utcnow()),
+                           state_names={s.value: status_name(s.value) for s in AttemptState})
 
 
 @bp.route("/sessions/<int:session_id>/results.csv", defaults={"fmt": "csv"})

@@ -368,11 +368,7 @@
 
   // Answers still waiting from a page left earlier are shown and sent again; those of live
   // tabs are shown.
-  for (const queue of otherQueues()) {
-    if (!gone(queue)) continue;
-    take(queue.entries, true);
-    try { localStorage.removeItem(queue.key); } catch (e) { /* */ }
-  }
+  adoptGone();
   for (const queue of otherQueues()) take(queue.entries, false);
   if (sequential) display(current);
   paintAll();
