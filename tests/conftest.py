@@ -193,11 +193,13 @@ def api(app):
     return Api(app.test_client())
 
 
-def login_page(client, email: str, password: str = PASSWORD):
-    """Log in through the HTML form (with its CSRF token); returns the response."""
+def login_page(client, email: str, password: str = PASSWORD, next_url: str | None = None):
+    """Log in through the HTML form (with its CSRF token, and ``next`` if given); returns
+    the response."""
     page = client.get("/login")
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client.post("/login", query_string={"next": next_url} if next_url else None,
+                       data={"email": email, "password": password,
+                             "csrf_token": csrf_from(page.get_data(as_text=True))})
 
 
 def window(hours_before: float = 1, hours_after: float = 3) -> tuple[datetime, datetime]:

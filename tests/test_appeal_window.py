@@ -58,6 +58,14 @@ def test_a_result_released_later_is_appealable_from_its_release(app, bank, exami
     assert filed.filed_at < closes_at
 
 
+def result_page(app, examiner, candidate):
+    """A failed attempt, its candidate's logged-in client and the result page's HTML."""
+    attempt = failed_attempt(examiner, candidate)
+    client = app.test_client()
+    login_page(client, candidate.email)
+    return attempt, client, client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+
+
 def test_the_window_follows_the_configuration(app, bank, examiner, candidate):
     attempt = failed_attempt(examiner, candidate)
     app.config["APPEAL_DAYS"] = 7
@@ -69,10 +77,7 @@ def test_the_window_follows_the_configuration(app, bank, examiner, candidate):
 
 def test_the_result_page_offers_the_appeal_until_the_window_closes(app, bank, examiner,
                                                                     candidate):
-    attempt = failed_attempt(examiner, candidate)
-    client = app.test_client()
-    login_page(client, candidate.email)
-    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    attempt, client, page = result_page(app, examiner, candidate)
     assert "File the appeal" in page and "You can appeal until" in page
     until = attempt.graded_at + timedelta(days=DAYS)
     assert f'datetime="{until.isoformat()}"' in page
@@ -107,10 +112,7 @@ def test_the_api_states_the_window_and_refuses_after_it(app, bank, examiner, can
 
 def test_a_refused_appeal_form_comes_back_with_the_reason_as_typed(app, bank, examiner,
                                                                     candidate):
-    attempt = failed_attempt(examiner, candidate)
-    client = app.test_client()
-    login_page(client, candidate.email)
-    page = client.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
+    attempt, client, page = result_page(app, examiner, candidate)
     too_long = "问" * 4001
     response = client.post(f"/attempts/{attempt.id}/appeal",
                            data={"reason": too_long, "csrf_token": csrf_from(page)})

@@ -34,15 +34,8 @@ def test_login_then_logout_ends_the_session_for_every_copy_of_the_cookie(app, ca
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def _login_with_next(client, email: str, target: str):
-    page = client.get("/login")
-    return client.post("/login", query_string={"next": target},
-                       data={"email": email, "password": PASSWORD,
-                             "csrf_token": csrf_from(page.get_data(as_text=True))})
-
-
 def test_login_follows_next_within_the_site(client, candidate):
-    response = _login_with_next(client, candidate.email, "/certificates/?page=2")
+    response = login_page(client, candidate.email, next_url="/certificates/?page=2")
     assert response.status_code == 302
     assert response.headers["Location"] == "/certificates/?page=2"
 
@@ -54,7 +47,7 @@ def test_login_follows_next_within_the_site(client, candidate):
 def test_login_never_redirects_off_site(client, candidate, target):
     # A browser drops tabs and newlines from a Location and reads "\\" as "/": each of
     # these would be "//evil.example" to it, another site right after a genuine login.
-    response = _login_with_next(client, candidate.email, target)
+    response = login_page(client, candidate.email, next_url=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/dashboard"
 
