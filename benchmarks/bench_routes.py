@@ -8,14 +8,22 @@ database settings as the real routes, which is what makes the ratios meaningful:
 - ``GET /bench/read``: one row read by primary key;
 - ``POST /bench/insert``: one row inserted and committed durably (fsync'd WAL on
   PostgreSQL with synchronous_commit=on; WAL + synchronous=FULL on SQLite).
+
+These two go through the request's session, as the app's ORM reads and writes a row: on
+PostgreSQL three round trips (BEGIN, the statement, COMMIT or ROLLBACK). The ``_raw``
+twins are the least this stack can do: one statement on the driver's cursor, on a
+connection in autocommit (one round trip on PostgreSQL), the way the autosave and the
+verification API now talk to PostgreSQL. A ratio to those is the stricter one.
 """
 
 import os
 import random
 
 from flask import Blueprint, Flask, jsonify
-from sqlalchemy import text
+from sqlalchemy import bindparam, column, select, table, text
+from sqlalchemy import insert as insert_into
 
+from examsys.core import driver
 from examsys.core.auth import public
 from examsys.extensions import csrf, db
 
@@ -59,6 +67,38 @@ def insert():
         {"p": "x" * 40}).scalar_one()
     db.session.commit()
     return jsonify({"id": row_id}), 201
+
+
+_BENCH_ROW = table(BENCH_TABLE, column("id"), column("payload"))
+_INSERT_RAW = insert_into(_BENCH_ROW).values(payload=bindparam("p")).returning(_BENCH_ROW.c.id)
+_USER = table("users", column("id"), column("name"))
+_READ_RAW = select(_USER.c.id, _USER.c.name).where(_USER.c.id == bindparam("id"))
+
+
+def _one_statement(stmt, params: dict):
+    """``stmt`` alone on a connection of its own: PostgreSQL in autocommit on the driver's
+    cursor (core.driver), SQLite in a transaction of its own (it has no round trips)."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return driver.fetch_one(conn, stmt, params, prepare=True)
+    with db.engine.begin() as conn:
+        return conn.execute(stmt, params).first()
+
+
+@bp.route("/read_raw")
+@public
+def read_raw():
+    top = int(os.environ.get("EXAMSYS_BENCH_READ_MAX_ID", "1000"))
+    row = _one_statement(_READ_RAW, {"id": random.randint(1, top)})
+    return jsonify({"id": row.id if row else None})
+
+
+@bp.route("/insert_raw", methods=["POST"])
+@public
+@csrf.exempt  # bench-only route: no session, nothing to forge
+def insert_raw():
+    return jsonify({"id": _one_statement(_INSERT_RAW, {"p": "x" * 40}).id}), 201
 
 
 def register(app: Flask) -> bool:

@@ -28,7 +28,7 @@ from benchmarks import load, report, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-ORDER = ["bare", "read", "insert", "login", "start_serial", "start",
+ORDER = ["bare", "read", "read_raw", "insert", "insert_raw", "login", "start_serial", "start",
          "autosave", "verify", "autosave_max", "verify_max", "submit_serial", "submit"]
 
 
@@ -234,9 +234,13 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
         for r in range(1, args.rounds + 1):
             await slot("bare", lambda _i: client.call("bare", "GET", "/bench/bare"), r)
             await slot("read", lambda _i: client.call("read", "GET", "/bench/read"), r)
+            await slot("read_raw",
+                       lambda _i: client.call("read_raw", "GET", "/bench/read_raw"), r)
             await slot("verify_max",
                        lambda i: client.verify(tokens[i % len(tokens)], "verify_max"), r)
             await slot("insert", lambda _i: client.call("insert", "POST", "/bench/insert"), r)
+            await slot("insert_raw",
+                       lambda _i: client.call("insert_raw", "POST", "/bench/insert_raw"), r)
             await slot("autosave_max", lambda c: save(c, "autosave_max"), r, actors=sitting)
 
         phase("submit, one at a time")

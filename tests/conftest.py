@@ -4,6 +4,7 @@ set), built once by the migrations and emptied after every test; the app, a clie
 import contextvars
 import os
 import re
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from hypothesis import settings
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from examsys import create_app
 from examsys.accounts.models import Role
@@ -229,3 +230,22 @@ def enrolled(app, open_session, candidate):
                       [scheduling.EnrollRow(candidate.email)], actor_id=None)
     db.session.commit()
     return open_session
+
+
+@contextmanager
+def statements_run():
+    """Each statement sent while the block runs, as (first word, whether its connection was
+    in autocommit): True on PostgreSQL means a statement that is its own transaction, with
+    no BEGIN or COMMIT round trip around it; SQLite's BEGIN is a statement and shows."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, _cursor, statement, *_args):
+        driver_connection = conn.connection.driver_connection
+        seen.append((statement.split()[0].upper(),
+                     bool(getattr(driver_connection, "autocommit", False))))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

@@ -15,7 +15,7 @@ from examsys.exams import delivery
 from examsys.exams.models import Attempt, AttemptItem, AttemptState, ResponseEvent
 from examsys.extensions import db
 
-from .conftest import Api
+from .conftest import Api, statements_run
 from .exam_support import (
     correct_response,
     enroll,
@@ -52,9 +52,21 @@ def events() -> int:
     return db.session.scalar(select(func.count(ResponseEvent.id)))
 
 
-def plain(attempt_id, token, position=1, seq=1, response=None, *, now=None, ip=IP, ua=UA):
-    return delivery.plain_save(db.session, now or utcnow(), attempt_id, position, response,
-                               seq, token, ip, ua)
+@pytest.fixture(params=["session", "engine"])
+def bind(request, app):
+    """Where the plain path runs: in the caller's transaction (a Session) or, on PostgreSQL,
+    on a connection of its own in autocommit (an Engine: the API's way there)."""
+    if request.param == "session":
+        return db.session
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite saves in the session's transaction (plain_save_bind)")
+    return db.engine
+
+
+def plain(attempt_id, token, position=1, seq=1, response=None, *, now=None, ip=IP, ua=UA,
+          bind=None):
+    return delivery.plain_save(db.session if bind is None else bind, now or utcnow(),
+                               attempt_id, position, response, seq, token, ip, ua)
 
 
 def stored(attempt_id: int, position: int) -> tuple:
@@ -66,11 +78,12 @@ def stored(attempt_id: int, position: int) -> tuple:
             event.login_session_id)
 
 
-def test_plain_path_writes_what_the_checked_path_writes(app, sitting, candidate):
+def test_plain_path_writes_what_the_checked_path_writes(app, sitting, candidate, bind):
     attempt_id, token = sitting
     now = utcnow()
     answers = {p: correct_response(item(attempt_id, p)) for p in (1, 2)}
-    saved = plain(attempt_id, token, 1, 5, answers[1], now=now)
+    db.session.commit()
+    saved = plain(attempt_id, token, 1, 5, answers[1], now=now, bind=bind)
     checked = delivery.save_response(db.session, now, attempt_id, candidate.id, 2, answers[2],
                                      5, token, ip=IP, user_agent=UA)
     db.session.commit()
@@ -129,28 +142,29 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_other_case_goes_to_the_checked_path_having_written_nothing(app, sitting,
-                                                                        candidate, case):
+                                                                        candidate, case, bind):
     attempt_id, token = sitting
-    assert plain(attempt_id, token, 2, 1, None) is not None  # a first save, plainly
+    assert plain(attempt_id, token, 2, 1, None, bind=bind) is not None  # a first save
     db.session.commit()
     change, prepare = CASES[case]
     if prepare:
         prepare(attempt_id, token, candidate)
     before = events()
+    db.session.commit()  # SQLite: the session's read holds the write lock until then
     result = plain(attempt_id, change.get("token", token), change.get("position", 2),
                    change.get("seq", 2) or 1, None,
                    now=utcnow() + change.get("later", timedelta()),
-                   ip=change.get("ip", IP), ua=change.get("ua", UA))
+                   ip=change.get("ip", IP), ua=change.get("ua", UA), bind=bind)
     assert result is None
     assert events() == before
     assert item(attempt_id, 2).last_seq == 1
 
 
-def test_another_candidates_attempt_is_not_saved_plainly(app, sitting, other_candidate):
+def test_another_candidates_attempt_is_not_saved_plainly(app, sitting, other_candidate, bind):
     attempt_id, _token = sitting
     theirs = open_login_session(db.session, utcnow(), other_candidate, IP, UA)
     db.session.commit()
-    assert plain(attempt_id, theirs.id) is None
+    assert plain(attempt_id, theirs.id, bind=bind) is None
     assert events() == 0
 
 
@@ -196,29 +210,60 @@ def test_api_after_logout_answers_401_and_saves_nothing(app, enrolled, candidate
 
 
 def test_api_save_is_the_plain_path_for_a_running_attempt(app, enrolled, candidate):
-    """Two statements inside the transaction: the locking read and the write."""
-    from sqlalchemy import event
-
+    """Two statements: the read and the write. On PostgreSQL each is its own transaction
+    (autocommit: no BEGIN or COMMIT round trip); SQLite's begins IMMEDIATE."""
     api, attempt_id = start_through_api(app, enrolled, candidate)
     api.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": None, "seq": 1})
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("BEGIN", "PRAGMA", "SELECT 1")):
-            statements.append(statement.split()[0])
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run() as seen:
         response = api.put(f"/api/v1/attempts/{attempt_id}/items/1",
                            json={"response": None, "seq": 2})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
-    expected = ["SELECT", "WITH"] if engine.dialect.name == "postgresql" \
-        else ["SELECT", "UPDATE", "INSERT"]
-    assert statements == expected
+    sent = [(verb, autocommit) for verb, autocommit in seen
+            if verb not in ("PRAGMA", "SELECT 1")]
+    if db.engine.dialect.name == "postgresql":
+        assert sent == [("SELECT", True), ("WITH", True)]
+    else:
+        assert [verb for verb, _ in sent] == ["BEGIN", "SELECT", "UPDATE", "INSERT"]
+    assert stored(attempt_id, 1)[1] == 2
     assert db.session.get(Attempt, attempt_id).state == AttemptState.IN_PROGRESS
+
+
+def test_a_save_read_before_a_submit_commits_keeps_nothing(app, sitting, candidate):
+    """PostgreSQL, the API's path (a connection of its own, in autocommit): the save reads
+    the attempt running, without a lock, while a submit holds the attempt's row lock; its
+    write waits for that lock and, the submit committed, finds the attempt changed and
+    keeps nothing. The checked path then answers that the exam is over."""
+    import threading
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("two writers at once: SQLite runs one at a time")
+    attempt_id, token = sitting
+    answer = correct_response(item(attempt_id, 1))
+    candidate_id = candidate.id
+    db.session.commit()
+    graded, go_on = threading.Event(), threading.Event()
+
+    def submitting():
+        with app.app_context():
+            delivery.submit(db.session, utcnow(), attempt_id, candidate_id)
+            db.session.flush()  # graded without the save, the row locked, not committed
+            graded.set()
+            go_on.wait(10)
+            db.session.commit()
+
+    submit = threading.Thread(target=submitting)
+    submit.start()
+    assert graded.wait(10)
+    release = threading.Timer(1.0, go_on.set)  # the save is waiting on the lock by then
+    release.start()
+    result = delivery.plain_save(db.engine, utcnow(), attempt_id, 1, answer, 1, token, IP, UA)
+    submit.join(10)
+    assert go_on.is_set()  # the save returned only after the submit had been let go
+    assert result is None
+    assert events() == 0
+    db.session.expire_all()
+    assert not db.session.get(Attempt, attempt_id).is_open  # submitted and graded
+    assert item(attempt_id, 1).last_seq == 0
 
 
 def test_plain_path_answers_in_utc_whatever_the_database_time_zone(app, sitting):

@@ -76,3 +76,28 @@ def test_goals_say_met_or_missed_from_the_figures():
     assert met["verification throughput / single-row-read ceiling"] is True
     assert met["submit-and-score p50, unloaded, 100 items"] is False
     assert met["acknowledged saves missing from the database"] is True
+
+
+def test_the_stricter_ratio_compares_with_the_one_statement_ceiling_of_the_same_rounds():
+    slots, rows = [], []
+    # Per round: the session insert 1,000/s, the one-statement insert 1,400/s, autosave 840/s.
+    for r, start in enumerate([0.0, 10.0], start=1):
+        for i, (op, rate) in enumerate([("insert", 1000), ("insert_raw", 1400),
+                                        ("autosave_max", 840)]):
+            at = start + 2.0 * i
+            rows += samples(op, at, 2.0, 2 * rate, latency=0.0)
+            slots.append({"op": op, "round": r, "start": at, "stop": at + 2.0, "end": at + 2.0})
+    ops = report.summarise(rows, slots)
+    assert ops["autosave_max"]["ratio"] == 0.84
+    assert (ops["autosave_max"]["strict_ceiling"], ops["autosave_max"]["strict_ratio"]) \
+        == ("insert_raw", 0.6)
+    assert ops["autosave_max"]["strict_round_ratios"] == [0.6, 0.6]
+    assert "84% of insert" in report.table("postgresql", ops, ["autosave_max"])
+    assert "60% of insert_raw" in report.table("postgresql", ops, ["autosave_max"])
+    met = {g["goal"]: g["met"] for g in report.goals(ops, {"missing": 0}, 1000)}
+    assert met["autosave throughput / durable-insert ceiling (closed loop)"] is True
+    assert met["stricter: autosave throughput / one-statement autocommit insert "
+               "(closed loop)"] is False
+    # Without a measured verification, its goals say n/a rather than met or missed.
+    assert met["stricter: verification throughput / one-statement autocommit read "
+               "(closed loop)"] is None

@@ -19,7 +19,7 @@ from examsys.exams import delivery, scheduling
 from examsys.exams.models import Attempt, AttemptItem, ExamSession
 from examsys.extensions import db
 
-from .conftest import Api, add_user, csrf_from
+from .conftest import Api, add_user, csrf_from, statements_run
 from .exam_support import enroll
 
 SERIAL = re.compile(r"^LB(-[0-9ABCDEFGHJKMNPQRSTVWXYZ]{4}){4}$")  # Crockford base32
@@ -186,6 +186,21 @@ def test_valid_token_verifies_on_page_and_api(app, cert, client):
     assert body["certificate"]["serial"] == cert.serial
     assert body["certificate"]["holder_name"] == "张伟"
     assert body["certificate"]["certification_code"] == "TEST-CERT"
+
+
+def test_api_verification_reads_in_one_statement_outside_any_transaction(app, cert, client):
+    """The busiest public request: on PostgreSQL its one statement runs in autocommit (no
+    BEGIN or ROLLBACK round trip); SQLite begins a read transaction."""
+    token = services.token_for(cert)
+    db.session.commit()
+    for query in ({"token": token}, {"serial": cert.serial, "name": "张伟"}):
+        with statements_run() as seen:
+            body = verify_json(client, **query)
+        assert (body["status"], body["certificate"]["serial"]) == ("valid", cert.serial)
+        if db.engine.dialect.name == "postgresql":
+            assert seen == [("SELECT", True)]
+        else:
+            assert [verb for verb, _ in seen if verb != "PRAGMA"] == ["BEGIN", "SELECT"]
 
 
 def test_tampered_token_is_invalid(app, cert, client):

@@ -42,10 +42,11 @@ def verify():
     now = utcnow()
     token = request.args.get("token")
     serial, name = request.args.get("serial"), request.args.get("name")
+    # On a connection of its own: the request's session stays unused.
     if token:
-        result = services.verify_token(db.session, now, token)
+        result = services.verify_token(db.engine, now, token)
     elif serial and name:
-        result = services.verify_serial(db.session, now, serial, name)
+        result = services.verify_serial(db.engine, now, serial, name)
     else:
         raise Invalid(_("Give token, or serial and name."), code="invalid")
     return ok(verification_json(result))

@@ -133,13 +133,14 @@ def verdict(cert: PublicCertificate | None, now: datetime) -> Verification:
     return Verification(status, status, cert)
 
 
-def verify_token(session, now: datetime, token: str) -> Verification:
+def verify_token(bind, now: datetime, token: str) -> Verification:
+    """``bind``: a Session or an Engine (see ``public.by_serial``)."""
     try:
         data = serializer().loads(token)
         serial = data["s"]
     except (BadSignature, KeyError, TypeError):
         return Verification("invalid", "bad_signature")
-    return verdict(public.by_serial(session, serial) if isinstance(serial, str) else None, now)
+    return verdict(public.by_serial(bind, serial) if isinstance(serial, str) else None, now)
 
 
 def name_matches(cert: PublicCertificate, name: str) -> bool:
@@ -155,14 +156,14 @@ def name_matches(cert: PublicCertificate, name: str) -> bool:
     return typed in {normalise_name(n) for n in (cert.holder_name, pinyin, f"{given} {surname}")}
 
 
-def verify_serial(session, now: datetime, serial: str, name: str,
+def verify_serial(bind, now: datetime, serial: str, name: str,
                   certificate: PublicCertificate | None = None) -> Verification:
     """Serial + the holder's name (as entered by the exam office, or its pinyin; see
-    ``name_matches``) → the certificate's status.
+    ``name_matches``) → the certificate's status. ``bind``: see ``public.by_serial``.
 
     ``certificate`` lets a bulk check pass the row it already loaded for this serial.
     """
-    cert = certificate or public.by_serial(session, normalise_serial(serial))
+    cert = certificate or public.by_serial(bind, normalise_serial(serial))
     if cert is None:
         return Verification("not_found", "unknown_serial")
     if not name_matches(cert, name):

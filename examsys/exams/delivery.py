@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -341,10 +342,12 @@ _L, _U = LoginSession.__table__, User.__table__
 # would fetch and decode the whole bilingual question for nothing.
 _PARSE_PAYLOAD = case((_V.c.type.in_([literal_column(f"'{t.name}'") for t in REGISTRY.values()
                                       if t.parse_reads_payload]), _V.c.payload)).label("payload")
-# Everything an autosave checks, in one round trip that also takes the attempt's row lock
-# (FOR UPDATE OF attempt on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises):
-# the login named by the cookie, its user, the attempt, its session and item.
-_SAVE_TARGET = (
+# Everything an autosave checks, in one round trip: the login named by the cookie, its
+# user, the attempt, its session and item. Inside a transaction it also takes the
+# attempt's row lock (FOR UPDATE OF attempt on PostgreSQL; SQLite's BEGIN IMMEDIATE
+# already serialises); PostgreSQL's own round trip (see ``plain_save``) reads the attempt's
+# row version instead, for the write to lock the row only if it is still that version.
+_SAVE_TARGET_ROW = (
     select(_A.c.candidate_id, _A.c.state, _A.c.deadline, _A.c.device_session_id,
            _A.c.last_ip, _A.c.last_user_agent, _A.c.current_position, _S.c.grace_seconds,
            _S.c.allowed_networks, _B.c.sequential, _I.c.id.label("item_id"), _I.c.last_seq,
@@ -354,8 +357,14 @@ _SAVE_TARGET = (
     .join(_I, _I.c.attempt_id == _A.c.id).join(_V, _V.c.id == _I.c.question_version_id)
     .join(_L, _L.c.user_id == _A.c.candidate_id).join(_U, _U.c.id == _L.c.user_id)
     .where(_A.c.id == bindparam("attempt_id"), _I.c.position == bindparam("position"),
-           _L.c.id == bindparam("token"))
-    .with_for_update(of=_A))
+           _L.c.id == bindparam("token")))
+_SAVE_TARGET = _SAVE_TARGET_ROW.with_for_update(of=_A)
+# xmin: the transaction that wrote this version of the row. Any change to the attempt
+# (closed, moved on, taken over by another device, its deadline moved) writes a new
+# version; a row lock does not.
+_ATTEMPT_VERSION = literal_column(f"{_A.name}.xmin::text")
+_SAVE_TARGET_VERSIONED = _SAVE_TARGET_ROW.add_columns(_ATTEMPT_VERSION.label("attempt_version"))
+_SAVE_TARGET_VERSIONED_LOCKED = _SAVE_TARGET_VERSIONED.with_for_update(of=_A)
 # The item keeps the newest save only if it is newer than the one it holds: the test is
 # made by the write itself, on the row as it is now. (A save that waited for another's
 # lock on the attempt read the item before that one committed: PostgreSQL re-reads after
@@ -368,15 +377,20 @@ _APPEND_EVENT = insert(_E).values(
     attempt_item_id=bindparam("item_id"), seq=bindparam("seq"),
     response=bindparam("response", type_=_E.c.response.type), saved_at=bindparam("now"),
     login_session_id=bindparam("token"))
-# PostgreSQL does both in one statement: the event is appended only if the item was kept.
-_KEPT = _KEEP_LATEST.returning(_I.c.id).cte("kept")
+# PostgreSQL does both in one statement: the event is appended only if the item was kept,
+# and the item kept only once the attempt's row is locked, unchanged since it was read
+# (a save racing a submit waits for its lock, then finds a new version and keeps nothing).
+_UNCHANGED = select(_A.c.id).where(_A.c.id == bindparam("attempt_id"),
+                                   bindparam("attempt_version") == _ATTEMPT_VERSION) \
+    .with_for_update().cte("unchanged")
+_KEPT = _KEEP_LATEST.where(select(_UNCHANGED.c.id).exists()).returning(_I.c.id).cte("kept")
 _KEEP_AND_APPEND = insert(_E).from_select(
     ["attempt_item_id", "seq", "response", "saved_at", "login_session_id"],
     select(_KEPT.c.id, bindparam("seq", type_=_E.c.seq.type),
            bindparam("response", type_=_E.c.response.type),
            bindparam("now", type_=_E.c.saved_at.type),
-           bindparam("token", type_=_E.c.login_session_id.type))).add_cte(_KEPT) \
-    .returning(_E.c.id)
+           bindparam("token", type_=_E.c.login_session_id.type))) \
+    .add_cte(_UNCHANGED).add_cte(_KEPT).returning(_E.c.id)
 
 
 def check_seq(seq) -> None:
@@ -384,51 +398,97 @@ def check_seq(seq) -> None:
         raise Invalid(_("seq must be a positive whole number."), code="invalid_seq")
 
 
-def plain_save(session, now: datetime, attempt_id: int, position: int, response, seq,
+def plain_save(bind, now: datetime, attempt_id: int, position: int, response, seq,
                login_token: str | None, ip: str | None = None,
                user_agent: str | None = None) -> Saved | None:
-    """The usual autosave, in one locking read and one write, with the login checked in
-    the same read (the caller's role check is ``proven_by_view``).
+    """The usual autosave, in one read and one write, with the login checked in the same
+    read (the caller's role check is ``proven_by_view``).
 
     Saves when the cookie's login session is live and belongs to an active candidate who
     owns the attempt, and ``save_response`` would do nothing but append the save (see
     ``_plain``). Else returns None, having written nothing: the caller then checks the
     login as every view does and calls ``save_response``, where each rule lives and
     gives its own answer.
+
+    ``bind``: a Session, to save inside its transaction (the caller commits), or on
+    PostgreSQL an Engine, to save on a connection of its own in autocommit (see
+    ``plain_save_bind``).
     """
     check_seq(seq)
     check_position(position)
     if not login_token:
         return None
-    conn = session.connection()
-    on_postgresql = conn.dialect.name == "postgresql"
     target = {"attempt_id": attempt_id, "position": position, "token": login_token}
-    # On PostgreSQL both statements go to the driver's cursor (see core.driver): they are
-    # most of what an autosave costs. SQLite keeps SQLAlchemy Core (its type conversions).
+    written = {"attempt_id": attempt_id, "seq": seq, "now": now, "token": login_token}
+    plain = partial(_plain_canonical, now=now, login_token=login_token, ip=ip,
+                    user_agent=integrity.stored_user_agent(user_agent), position=position,
+                    seq=seq, response=response)
+    if isinstance(bind, Engine):
+        if bind.dialect.name != "postgresql":
+            raise TypeError("an Engine bind is for PostgreSQL only (see plain_save_bind)")
+        with bind.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            row = _plain_write_postgresql(conn, _SAVE_TARGET_VERSIONED, target, written, plain)
+    else:
+        conn = bind.connection()
+        row = _plain_write_postgresql(conn, _SAVE_TARGET_VERSIONED_LOCKED, target, written,
+                                      plain) if conn.dialect.name == "postgresql" \
+            else _plain_write_sqlite(conn, target, written, plain)
+        # The update went round the ORM: a copy of the item loaded earlier in this
+        # transaction must not answer with the old response.
+        if row and (loaded := bind.identity_map.get(bind.identity_key(AttemptItem,
+                                                                      row.item_id))):
+            bind.expire(loaded)
+    return None if row is None else Saved(position, seq, now, as_utc(row.deadline))
+
+
+def plain_save_bind(db):
+    """Where the API's autosave runs. PostgreSQL: on a connection of its own in autocommit,
+    the request's session unused; two round trips, the read and the write with its commit,
+    where a transaction costs four (BEGIN, locking read, write, COMMIT). SQLite: in the
+    session's transaction; it has no round trips to save, and a second connection would
+    wait for the session's write lock whenever a message loads the user's language."""
+    return db.engine if db.engine.dialect.name == "postgresql" else db.session
+
+
+def _plain_write_postgresql(conn, read, target: dict, written: dict, plain):
+    """The read and the write on psycopg's cursor (see core.driver: they are most of what an
+    autosave costs); the row read if the save was kept, else None."""
     # Prepared at once: the seven-table read takes 0.7 ms to plan (more on a connection
     # whose catalog cache is cold), 0.05 ms to run.
-    row = driver.fetch_one(conn, _SAVE_TARGET, target, prepare=True) if on_postgresql \
-        else conn.execute(_SAVE_TARGET, target).first()
-    user_agent = integrity.stored_user_agent(user_agent)
-    if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
+    row = driver.fetch_one(conn, read, target, prepare=True)
+    if (canonical := plain(row)) is _NOT_PLAIN:
         return None
-    check_networks(row.allowed_networks, ip)
-    canonical = parse_response(row.type, row.payload, row.option_order, response)
-    values = {"item_id": row.item_id, "seq": seq, "response": canonical, "now": now,
-              "token": login_token}
-    if on_postgresql:
-        # Counted by RETURNING: the statement reports no row count.
-        values["response"] = driver.json_param(canonical)
-        kept = driver.fetch_one(conn, _KEEP_AND_APPEND, values, prepare=True) is not None
-    elif (kept := conn.execute(_KEEP_LATEST, values).rowcount):
-        conn.execute(_APPEND_EVENT, values)
-    if not kept:
+    values = dict(written, item_id=row.item_id, response=driver.json_param(canonical),
+                  attempt_version=row.attempt_version)
+    # Counted by RETURNING: the statement reports no row count. Nothing kept: a newer save
+    # got there first, or the attempt changed; the checked path answers either.
+    return row if driver.fetch_one(conn, _KEEP_AND_APPEND, values, prepare=True) else None
+
+
+def _plain_write_sqlite(conn, target: dict, written: dict, plain):
+    """The same with SQLAlchemy Core (its type conversions), in the session's transaction,
+    which began IMMEDIATE: SQLite's write lock is held from the read on."""
+    row = conn.execute(_SAVE_TARGET, target).first()
+    if (canonical := plain(row)) is _NOT_PLAIN:
+        return None
+    values = dict(written, item_id=row.item_id, response=canonical)
+    if not conn.execute(_KEEP_LATEST, values).rowcount:
         return None  # a newer save got there first: the checked path answers stale_seq
-    # The update went round the ORM: a copy of the item loaded earlier in this
-    # transaction must not answer with the old response.
-    if (loaded := session.identity_map.get(session.identity_key(AttemptItem, row.item_id))):
-        session.expire(loaded)
-    return Saved(position, seq, now, as_utc(row.deadline))
+    conn.execute(_APPEND_EVENT, values)
+    return row
+
+
+_NOT_PLAIN = object()  # (None is an answer: the candidate cleared the item)
+
+
+def _plain_canonical(row, *, now: datetime, login_token: str, ip: str | None,
+                     user_agent: str | None, position: int, seq: int, response):
+    """The answer to store if the row read allows a plain save, else _NOT_PLAIN."""
+    if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
+        return _NOT_PLAIN
+    check_networks(row.allowed_networks, ip)
+    return parse_response(row.type, row.payload, row.option_order, response)
 
 
 def _plain(row, now: datetime, login_token: str, ip: str | None, user_agent: str | None,
