@@ -59,6 +59,21 @@ def test_hits_from_many_threads_all_count_and_none_fails():
     assert storage.get("client") == 8
 
 
+def test_one_sweep_a_second_and_counters_still_expire_on_time():
+    storage = ratelimits.ThreadSafeMemoryStorage()
+    storage.timer.join()  # the one the constructor starts (upstream's, 10 ms)
+    storage.incr("client", 0.05)
+    sweeper = storage.timer
+    for _ in range(500):
+        storage.incr("other", 60)
+    assert storage.timer is sweeper and sweeper.is_alive()  # no thread started per hit
+    time.sleep(0.1)
+    # Expired although no sweep has run yet: reads check the expiry themselves.
+    assert sweeper.is_alive()
+    assert storage.get("client") == 0 and storage.get("other") == 500
+    assert storage.incr("client", 60) == 1
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning",
                             "ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.xfail(reason="limits 5.8's MemoryStorage can start one timer twice "

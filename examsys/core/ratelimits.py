@@ -6,6 +6,10 @@ the same timer, and the request fails with "threads can only be started once" (f
 the exam-day benchmark; fixed upstream in limits#352, not yet released). This storage is
 the same with that step under a lock. ``RATELIMIT_STORAGE_URI=memory://`` selects it
 (see config.py); shared storages (``redis://``) are untouched.
+
+It also sweeps expired counters once a second instead of 10 ms after any hit: the sweep
+only frees memory (every read checks a counter's expiry itself), and starting a thread
+for it a hundred times a second cost the verification storm about 3 % of its CPU.
 """
 
 import threading
@@ -17,6 +21,7 @@ SCHEME = "examsys+memory"
 
 class ThreadSafeMemoryStorage(MemoryStorage):
     STORAGE_SCHEME = [SCHEME]
+    sweep_seconds = 1.0
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         self._expiry_lock = threading.Lock()
@@ -35,7 +40,9 @@ class ThreadSafeMemoryStorage(MemoryStorage):
     def _MemoryStorage__schedule_expiry(self) -> None:
         with self._expiry_lock:
             if not self.timer.is_alive():
-                self.timer = threading.Timer(0.01, self._MemoryStorage__expire_events)
+                self.timer = threading.Timer(self.sweep_seconds,
+                                             self._MemoryStorage__expire_events)
+                self.timer.daemon = True  # a process exiting does not wait for a sweep
                 self.timer.start()
 
 
