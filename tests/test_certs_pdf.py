@@ -38,6 +38,16 @@ def test_pdf_text_has_the_chinese_name_and_details(app, cert, candidate, tmp_pat
         assert expected in text, expected
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
     assert "yes yes" in fonts  # embedded and subset
+    # Every label in both languages, the words as the catalogues give them.
+    from flask_babel import force_locale, gettext
+
+    for message, joiner in (("This is to certify that", " / "),
+                            ("has passed the examination for", " / "),
+                            ("Serial", " "), ("Valid until", " ")):
+        with app.test_request_context(), force_locale("zh_CN"):
+            chinese = gettext(message)
+        assert chinese != message, message  # translated
+        assert f"{chinese}{joiner}{message}" in text, message
 
 
 @needs_poppler

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 
 from examsys.certs import qr
@@ -45,12 +46,31 @@ def font_path() -> str:
                       "EXAMSYS_CERT_FONT to a TrueType font with Chinese glyphs.")
 
 
+# The certificate prints every label in both languages, whoever asks for it: the words
+# come from the catalogues like every other string, read once in each language.
+TITLE = _l("Certificate")
+CERTIFY = _l("This is to certify that")
+PASSED = _l("has passed the examination for")
+SERIAL, ISSUED, VALID_UNTIL = _l("Serial"), _l("Issued"), _l("Valid until")
+ID_NUMBER = _l("ID number")
+SCAN = _l("Scan or visit to verify:")
+
+
 def _both(fn, code: str) -> tuple[str, str]:
     with force_locale("zh_CN"):
         zh = fn(code)
     with force_locale("en"):
         en = fn(code)
     return zh, en
+
+
+def _words(message) -> tuple[str, str]:
+    """A catalogue message in Chinese and in English."""
+    return _both(lambda m: str(m), message)
+
+
+def _pair(message, joiner: str = " / ") -> str:
+    return joiner.join(_words(message))
 
 
 def render(cert: Certificate, verify_url: str, now: datetime) -> bytes:
@@ -88,22 +108,23 @@ def render(cert: Certificate, verify_url: str, now: datetime) -> bytes:
     c = cert.certification
     level_zh, level_en = _both(level_name, c.level)
     line(current_app.config["ISSUER_NAME"], 13, 24, (30, 70, 120))
-    line("证  书", 34, 36, (30, 70, 120))
-    line("CERTIFICATE", 16, 55, (30, 70, 120))
-    line("兹证明 / This is to certify that", 12, 70, (80, 80, 80))
+    title_zh, title_en = _words(TITLE)
+    line("  ".join(title_zh), 34, 36, (30, 70, 120))  # spaced out, as a title is set
+    line(title_en.upper(), 16, 55, (30, 70, 120))
+    line(_pair(CERTIFY), 12, 70, (80, 80, 80))
     line(cert.holder_name, 30, 80)
     if cert.holder_name_en:
         line(cert.holder_name_en, 16, 97)
-    line("通过了以下认证考试 / has passed the examination for", 12, 110, (80, 80, 80))
+    line(_pair(PASSED), 12, 110, (80, 80, 80))
     line(c.name_zh, 20, 120)
     line(c.name_en, 14, 132)
     line(f"{level_zh} / {level_en}", 12, 142, (60, 60, 60))
 
-    rows = [("证书编号 Serial", cert.serial),
-            ("发证日期 Issued", cert.issued_at.strftime("%Y-%m-%d")),
-            ("有效期至 Valid until", cert.expires_at.strftime("%Y-%m-%d"))]
+    rows = [(_pair(SERIAL, " "), cert.serial),
+            (_pair(ISSUED, " "), cert.issued_at.strftime("%Y-%m-%d")),
+            (_pair(VALID_UNTIL, " "), cert.expires_at.strftime("%Y-%m-%d"))]
     if cert.id_number_masked:
-        rows.append(("证件号码 ID number", cert.id_number_masked))
+        rows.append((_pair(ID_NUMBER, " "), cert.id_number_masked))
     pdf.set_text_color(20, 20, 20)
     y = 156
     for label, value in rows:
@@ -118,7 +139,7 @@ def render(cert: Certificate, verify_url: str, now: datetime) -> bytes:
     pdf.set_font("cjk", size=7)
     pdf.set_text_color(60, 60, 60)
     pdf.set_xy(width - 130, 188)
-    pdf.cell(108, 4, "扫码或访问以下网址核验 / Scan or visit to verify:", align="R")
+    pdf.cell(108, 4, _pair(SCAN), align="R")
     pdf.set_xy(width - 200, 192)
     pdf.cell(178, 4, verify_url, align="R")
     return bytes(pdf.output())
