@@ -175,14 +175,15 @@ questions:
 
 
 def expected_parse_problems(name: str) -> set[tuple[str, int, str]]:
+    """Each problem on its field's line; a missing field on its question's line."""
     t = PARSE_ERRORS
     return {
-        (name, line_of(t, "key: BAD-TYPE"), "BAD-TYPE.type"),
+        (name, line_of(t, "type: crossword"), "BAD-TYPE.type"),
         (name, line_of(t, "# no key"), "key"),
-        (name, line_of(t, "key: BAD-LEVELS"), "BAD-LEVELS.levels"),
-        (name, line_of(t, "key: TWO-RIGHT"), "TWO-RIGHT.options"),
+        (name, line_of(t, "levels: [wizard]"), "BAD-LEVELS.levels"),
+        (name, line_of(t, '{en: "one", zh: "一"}') - 1, "TWO-RIGHT.options"),  # "options:"
         (name, line_of(t, "key: NO-TOL"), "NO-TOL.tolerance"),
-        (name, line_of(t, "key: LANG-MIX"), "LANG-MIX.options[1].text"),
+        (name, line_of(t, '{id: b, text: {en: "no"}}'), "LANG-MIX.options[1].text"),
     }
 
 
@@ -351,7 +352,7 @@ def test_a_numeric_answer_too_large_is_a_problem_not_a_crash(app, runner, tmp_pa
     result = runner.invoke(args=["import-bank", str(path)])
     assert result.exit_code == 1
     assert cli_problems(result.stderr) == {
-        (str(path), line_of(HUGE_ANSWER, "key: HUGE-0001"), "HUGE-0001.answer")}
+        (str(path), line_of(HUGE_ANSWER, "answer: 999"), "HUGE-0001.answer")}
     assert snapshot() == EMPTY
 
 

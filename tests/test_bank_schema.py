@@ -43,3 +43,28 @@ def test_every_new_type_matches_and_stray_fields_do_not():
     assert list(VALIDATOR.iter_errors(doc)) == []
     doc["questions"][0]["rubric"] = []
     assert list(VALIDATOR.iter_errors(doc))
+
+
+def test_a_problem_points_at_its_field_and_a_missing_field_at_its_mapping():
+    from examsys.bank.yamlio import Problems, load_yaml
+
+    text = """\
+questions:
+  - key: Q-1
+    tolerance:
+      relative: -1
+    units:
+      - Ah
+      - {name: x}
+"""
+    problems = Problems("f.yaml")
+    q = load_yaml(text.encode(), problems)["questions"][0]
+    assert not problems
+    assert q.line_of("key") == 2
+    assert q.line_of("tolerance") == 3
+    assert q.line_of("tolerance.relative") == 4
+    assert q.line_of("units[1]") == 7 and q.line_of("units[1].name") == 7
+    assert q.line_of("answer") == 2  # missing: the question's own line
+    assert q.line_of("tolerance.absolute") == 3  # the deepest part that exists
+    problems.at(q, "tolerance.relative", "must be a number ≥ 0")
+    assert (problems.items[0].line, problems.items[0].field) == (4, "tolerance.relative")

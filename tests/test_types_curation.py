@@ -294,8 +294,9 @@ FILE = """questions:
 def test_a_bank_file_reports_unknown_fields_and_language_mismatches_by_line():
     problems = Problems("f.yaml")
     parse_document("f.yaml", FILE.encode(), problems)
+    # Each on the line of the field at fault: "options: []" and the first pair.
     assert {(p.line, p.field) for p in problems.items} == {
-        (2, "T-SHORT.options"), (10, "T-MATCH.pairs[0].prompt")}
+        (9, "T-SHORT.options"), (17, "T-MATCH.pairs[0].prompt")}
 
 
 # --- properties shared by every auto-graded type ---------------------------------------------

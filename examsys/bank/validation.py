@@ -141,37 +141,37 @@ def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problem
 def read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
     key = q.get("key")
     if not isinstance(key, str) or not KEY.match(key):
-        problems.add(q.line, "key",
+        problems.add(q.line_of("key"), "key",
                      _("must be upper-case letters, digits and -, e.g. LIB-CATH-0001"))
         key = f"#line{q.line}"
     problems.prefix = f"{key}."
     try:
         qtype = type_named(q.get("type"))
         if qtype is None:
-            problems.add(q.line, "type",
+            problems.add(q.line_of("type"), "type",
                          _("must be one of %(values)s", values=", ".join(sorted(REGISTRY))))
         topic = q.get("topic")
         if not isinstance(topic, str) or not topic:
-            problems.add(q.line, "topic", _("is required (a path such as materials/cathode)"))
+            problems.at(q, "topic", _("is required (a path such as materials/cathode)"))
         levels = q.get("levels")
         if (not isinstance(levels, list) or not levels
                 or any(lv not in LEVELS for lv in levels)):
-            problems.add(q.line, "levels", _("must be a non-empty list of %(values)s",
-                                                   values=", ".join(LEVELS)))
+            problems.at(q, "levels", _("must be a non-empty list of %(values)s",
+                                       values=", ".join(LEVELS)))
             levels = []
         difficulty = _int(q.get("difficulty"), 1, 5)
         if difficulty is None:
-            problems.add(q.line, "difficulty", _("must be a whole number from 1 to 5"))
+            problems.at(q, "difficulty", _("must be a whole number from 1 to 5"))
         status = q.get("status", Status.ACTIVE.value)
         if status not in {s.value for s in Status}:
-            problems.add(q.line, "status", _("must be draft, review, active or retired"))
+            problems.at(q, "status", _("must be draft, review, active or retired"))
         tags = q.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            problems.add(q.line, "tags", _("must be a list of words"))
+            problems.at(q, "tags", _("must be a list of words"))
             tags = []
         reference = q.get("reference")
         if reference is not None and (not isinstance(reference, str) or len(reference) > 300):
-            problems.add(q.line, "reference", _("must be a text of at most 300 characters"))
+            problems.at(q, "reference", _("must be a text of at most 300 characters"))
         stem = read_texts(q.get("stem"), "stem", problems, q.line)
         explanation = (read_texts(q["explanation"], "explanation", problems, q.line)
                        if q.get("explanation") is not None else None)
@@ -181,7 +181,7 @@ def read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems)
         _check_languages(q, payload, problems)
         known = COMMON_FIELDS | set(qtype.fields if qtype else FIELDS_OF_ANY_TYPE)
         for extra in sorted(set(q) - known):
-            problems.add(q.line, extra, _("unknown field"))
+            problems.at(q, extra, _("unknown field"))
         doc.questions.append(QuestionRecord(
             key=key, topic=topic or "", type=q.get("type") or "", levels=list(levels),
             difficulty=difficulty or 1, status=status, tags=list(tags), reference=reference,
@@ -198,7 +198,7 @@ def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
         texts += qtype.texts(payload)
     for field_name, text in texts:
         if text and set(text) != langs:
-            problems.add(q.line, field_name,
+            problems.add(q.line_of(field_name), field_name,
                          _("has languages %(these)s but the stem has %(stem)s",
                            these=", ".join(sorted(text)), stem=", ".join(sorted(langs))))
 
@@ -206,28 +206,28 @@ def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
 def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
     code = c.get("code")
     if not isinstance(code, str) or not KEY.match(code):
-        problems.add(c.line, "code", _("must be upper-case letters, digits and -"))
+        problems.at(c, "code", _("must be upper-case letters, digits and -"))
         code = f"#line{c.line}"
     problems.prefix = f"{code}."
     try:
         names = read_texts(c.get("name"), "name", problems, c.line) or {}
         level = c.get("level")
         if level not in LEVELS:
-            problems.add(c.line, "level", _("must be one of %(values)s", values=", ".join(LEVELS)))
+            problems.at(c, "level", _("must be one of %(values)s", values=", ".join(LEVELS)))
         validity = _int(c.get("validity_months"), 1, 240)
         if validity is None:
-            problems.add(c.line, "validity_months", _("must be a whole number of months (1–240)"))
+            problems.at(c, "validity_months", _("must be a whole number of months (1–240)"))
         blueprint = _read_blueprint(c.get("blueprint"), c.line, problems)
         max_attempts = c.get("max_attempts")
         if max_attempts is not None and _int(max_attempts, 1, 100) is None:
-            problems.add(c.line, "max_attempts", _("must be a whole number from 1 to 100"))
+            problems.at(c, "max_attempts", _("must be a whole number from 1 to 100"))
         cooldown = c.get("retake_cooldown_hours", 0)
         if _int(cooldown, 0, 24 * 365) is None:
-            problems.add(c.line, "retake_cooldown_hours",
+            problems.add(c.line_of("retake_cooldown_hours"), "retake_cooldown_hours",
                          _("must be whole hours from 0 to 8760"))
         avoid_seen = c.get("avoid_seen_items", True)
         if not isinstance(avoid_seen, bool):
-            problems.add(c.line, "avoid_seen_items", _("must be true or false"))
+            problems.at(c, "avoid_seen_items", _("must be true or false"))
         doc.certifications.append(CertificationRecord(
             code=code, name_en=names.get("en", ""), name_zh=names.get("zh", names.get("en", "")),
             level=level or "", validity_months=validity or 12, blueprint=blueprint,
@@ -246,18 +246,22 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
     line = b.line
     limit = _int(b.get("time_limit_minutes"), 1, 24 * 60)
     if limit is None:
-        problems.add(line, "blueprint.time_limit_minutes", _("must be whole minutes (1–1440)"))
+        problems.at(b, "time_limit_minutes", _("must be whole minutes (1–1440)"),
+                    under="blueprint.")
     pass_mark = b.get("pass_mark")
     if not isinstance(pass_mark, int | float) or isinstance(pass_mark, bool) or not (
             0 < pass_mark <= 100):
-        problems.add(line, "blueprint.pass_mark", _("must be a percentage above 0, at most 100"))
+        problems.at(b, "pass_mark", _("must be a percentage above 0, at most 100"),
+                    under="blueprint.")
     shuffle = b.get("shuffle_options", True)
     if not isinstance(shuffle, bool):
-        problems.add(line, "blueprint.shuffle_options", _("must be true or false"))
+        problems.at(b, "shuffle_options", _("must be true or false"),
+                    under="blueprint.")
     sections, keys = [], set()
     raw_sections = b.get("sections")
     if not isinstance(raw_sections, list) or not raw_sections:
-        problems.add(line, "blueprint.sections", _("give at least one section"))
+        problems.at(b, "sections", _("give at least one section"),
+                    under="blueprint.")
         raw_sections = []
     for i, s in enumerate(raw_sections):
         where = f"blueprint.sections[{i}]"
@@ -309,7 +313,7 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
         options[flag] = value is True
     tolerance = b.get("marking_tolerance", 0)
     if not isinstance(tolerance, int | float) or isinstance(tolerance, bool) or tolerance < 0:
-        problems.add(line, "blueprint.marking_tolerance",
+        problems.add(b.line_of("marking_tolerance"), "blueprint.marking_tolerance",
                      _("must be a number of rubric points ≥ 0"))
         tolerance = 0
     options["marking_tolerance"] = float(tolerance)

@@ -1,5 +1,6 @@
 """Reading YAML with line numbers, and collecting problems by file and line."""
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -9,10 +10,31 @@ from examsys.core.i18n import _
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
+_PATH_STEP = re.compile(r"(\w+)|\[(\d+)\]")
+
+
 class LineDict(dict):
-    """A mapping that remembers the line it started on (1-based)."""
+    """A mapping that remembers the line it started on (1-based) and, read from YAML, the
+    line of each of its keys."""
 
     line: int = 0
+    key_lines: dict = {}  # noqa: RUF012 - replaced per instance, never changed in place
+
+    def line_of(self, path: str) -> int:
+        """The line of a field such as ``tolerance.relative`` or ``options[2].id``: the
+        deepest part of it that exists, else this mapping's own line (so a problem with
+        a field points at the field, and one with a missing field at its mapping)."""
+        node, line = self, self.line
+        for name, index in _PATH_STEP.findall(str(path)):
+            if name and isinstance(node, dict) and name in node:
+                line = getattr(node, "key_lines", {}).get(name, line)
+                node = node[name]
+            elif index and isinstance(node, list) and int(index) < len(node):
+                node = node[int(index)]
+                line = getattr(node, "line", 0) or line
+            else:
+                break
+        return line
 
 
 class LineList(list):
@@ -35,7 +57,8 @@ class _Loader(_SafeBase):
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _note_repeated_keys(loader, node) -> None:
+def _note_repeated_keys(loader, node) -> dict:
+    """Each key's line; a key given twice is noted on the loader."""
     seen: dict = {}
     for key_node, _value in node.value:
         if key_node.tag == _MERGE_TAG:
@@ -49,13 +72,15 @@ def _note_repeated_keys(loader, node) -> None:
                 seen[key] = line
         except TypeError:  # an unhashable key: construct_mapping reports it
             continue
+    return seen
 
 
 def _mapping(loader, node):
-    _note_repeated_keys(loader, node)
+    key_lines = _note_repeated_keys(loader, node)
     loader.flatten_mapping(node)
     value = LineDict(loader.construct_mapping(node, deep=True))
     value.line = node.start_mark.line + 1
+    value.key_lines = key_lines
     return value
 
 
@@ -95,6 +120,13 @@ class Problems:
     def add(self, line: int, field_name: str, message: str) -> None:
         name = f"{self.prefix}{field_name}" if field_name else self.prefix.rstrip(".")
         self.items.append(Problem(self.file, line, name, message))
+
+    def at(self, mapping, field_name: str, message: str, *, under: str = "") -> None:
+        """A problem with ``field_name`` of ``mapping``, on the field's own line (see
+        ``LineDict.line_of``); ``under`` names the mapping in the reported field."""
+        line = mapping.line_of(field_name) if isinstance(mapping, LineDict) \
+            else getattr(mapping, "line", 0)
+        self.add(line, f"{under}{field_name}", message)
 
     def __bool__(self) -> bool:
         return bool(self.items)

@@ -20,8 +20,8 @@ def read_options(q, problems, min_count: int, max_count: int, *, field: str = "o
     """A list of ``{id, text}`` (and ``correct`` when ``with_correct``) under ``field``."""
     raw = q.get(field)
     if not isinstance(raw, list) or not (min_count <= len(raw) <= max_count):
-        problems.add(q.line, field, _("give between %(lo)d and %(hi)d options",
-                                      lo=min_count, hi=max_count))
+        problems.at(q, field, _("give between %(lo)d and %(hi)d options",
+                                lo=min_count, hi=max_count))
         return []
     options, seen = [], set()
     for i, item in enumerate(raw):
@@ -63,7 +63,7 @@ class SingleChoice(QuestionType):
     def validate(self, q, problems):
         options = read_options(q, problems, 2, 8)
         if options and sum(o["correct"] for o in options) != 1:
-            problems.add(q.line, "options", _("exactly one option must be correct: true"))
+            problems.at(q, "options", _("exactly one option must be correct: true"))
         return {"options": options}
 
     def parse(self, payload, order, response):
@@ -89,11 +89,11 @@ class MultipleChoice(QuestionType):
     def validate(self, q, problems):
         options = read_options(q, problems, 3, 8)
         if options and sum(o["correct"] for o in options) < 2:
-            problems.add(q.line, "options", _("at least two options must be correct: true "
-                                            "(use single_choice for one)"))
+            problems.at(q, "options", _("at least two options must be correct: true "
+                                        "(use single_choice for one)"))
         scoring = q.get("scoring", "all_or_nothing")
         if scoring not in SCORING_MODES:
-            problems.add(q.line, "scoring", _("must be all_or_nothing or partial"))
+            problems.at(q, "scoring", _("must be all_or_nothing or partial"))
         return {"options": options, "scoring": scoring}
 
     def parse(self, payload, order, response):

@@ -24,8 +24,8 @@ class Essay(QuestionType):
         rubric, seen = [], set()
         raw = q.get("rubric")
         if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_CRITERIA:
-            problems.add(q.line, "rubric", _("give between %(lo)d and %(hi)d criteria",
-                                             lo=1, hi=MAX_CRITERIA))
+            problems.at(q, "rubric", _("give between %(lo)d and %(hi)d criteria",
+                                       lo=1, hi=MAX_CRITERIA))
             raw = []
         for i, item in enumerate(raw):
             line = getattr(item, "line", q.line)
@@ -49,8 +49,8 @@ class Essay(QuestionType):
         if word_limit is not None and (isinstance(word_limit, bool)
                                        or not isinstance(word_limit, int)
                                        or not 1 <= word_limit <= MAX_WORD_LIMIT):
-            problems.add(q.line, "word_limit", _("must be a whole number from 1 to %(n)d",
-                                                 n=MAX_WORD_LIMIT))
+            problems.at(q, "word_limit", _("must be a whole number from 1 to %(n)d",
+                                           n=MAX_WORD_LIMIT))
             word_limit = None
         model = q.get("model_answer")
         if model is not None:

@@ -27,8 +27,8 @@ class Matching(QuestionType):
         pairs, distractors, seen = [], [], set()
         raw = q.get("pairs")
         if not isinstance(raw, list) or not MIN_PAIRS <= len(raw) <= MAX_PAIRS:
-            problems.add(q.line, "pairs", _("give between %(lo)d and %(hi)d pairs",
-                                            lo=MIN_PAIRS, hi=MAX_PAIRS))
+            problems.at(q, "pairs", _("give between %(lo)d and %(hi)d pairs",
+                                      lo=MIN_PAIRS, hi=MAX_PAIRS))
             raw = []
         for i, item in enumerate(raw):
             line = getattr(item, "line", q.line)
@@ -43,8 +43,8 @@ class Matching(QuestionType):
                                               problems, line) or {}})
         raw = q.get("distractors") or []
         if not isinstance(raw, list) or len(raw) > MAX_DISTRACTORS:
-            problems.add(q.line, "distractors", _("give at most %(n)d extra matches",
-                                                  n=MAX_DISTRACTORS))
+            problems.at(q, "distractors", _("give at most %(n)d extra matches",
+                                            n=MAX_DISTRACTORS))
             raw = []
         for i, item in enumerate(raw):
             line = getattr(item, "line", q.line)

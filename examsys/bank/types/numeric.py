@@ -25,11 +25,11 @@ class Numeric(QuestionType):
     def validate(self, q, problems):
         answer = number(q.get("answer"))
         if answer is None:
-            problems.add(q.line, "answer", _("must be a finite number"))
+            problems.at(q, "answer", _("must be a finite number"))
         tolerance = read_tolerance(q, problems)
         unit = q.get("unit")
         if unit is not None and (not isinstance(unit, str) or len(unit) > 20):
-            problems.add(q.line, "unit", _("must be a short text such as Wh or mAh"))
+            problems.at(q, "unit", _("must be a short text such as Wh or mAh"))
         return {"answer": answer, "tolerance": tolerance, "unit": unit}
 
     def present(self, payload, order, lang):
@@ -74,16 +74,16 @@ def read_tolerance(q, problems) -> dict:
     """``{absolute: x}`` or ``{relative: r}`` with r < 1."""
     tolerance = q.get("tolerance") or {}
     if not isinstance(tolerance, dict) or len(tolerance) != 1:
-        problems.add(q.line, "tolerance", _("give exactly one of {absolute: x} or {relative: r}"))
+        problems.at(q, "tolerance", _("give exactly one of {absolute: x} or {relative: r}"))
         return {"absolute": 0.0}
     kind, amount = next(iter(tolerance.items()))
     amount = number(amount)
     if kind not in ("absolute", "relative"):
-        problems.add(q.line, "tolerance", _("must be absolute or relative"))
+        problems.at(q, "tolerance", _("must be absolute or relative"))
     elif amount is None or amount < 0:
-        problems.add(q.line, f"tolerance.{kind}", _("must be a number ≥ 0"))
+        problems.at(q, f"tolerance.{kind}", _("must be a number ≥ 0"))
     elif kind == "relative" and amount >= 1:
-        problems.add(q.line, "tolerance.relative",
+        problems.add(q.line_of("tolerance.relative"), "tolerance.relative",
                      _("is a fraction (0.01 = 1 %); it must be below 1"))
     return {kind: amount}
 

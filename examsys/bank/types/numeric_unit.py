@@ -22,11 +22,11 @@ class NumericUnit(QuestionType):
     def validate(self, q, problems):
         answer = number(q.get("answer"))
         if answer is None:
-            problems.add(q.line, "answer", _("must be a finite number"))
+            problems.at(q, "answer", _("must be a finite number"))
         tolerance = read_tolerance(q, problems)
         unit = q.get("unit")
         if not isinstance(unit, str) or not unit.strip() or len(unit) > 20:
-            problems.add(q.line, "unit", _("is required: a short unit such as Ah or kWh"))
+            problems.at(q, "unit", _("is required: a short unit such as Ah or kWh"))
             return {"answer": answer, "tolerance": tolerance, "unit": None, "units": {}}
         unit = unit.strip()
         raw = q.get("units")
@@ -37,7 +37,7 @@ class NumericUnit(QuestionType):
             for i, name in enumerate(raw):
                 factor = factor_to(name, unit) if isinstance(name, str) else None
                 if factor is None:
-                    problems.add(q.line, f"units[{i}]", _(
+                    problems.at(q, f"units[{i}]", _(
                         "is not a known unit convertible to %(unit)s; give units as a "
                         "mapping of unit to factor instead", unit=unit))
                 else:
@@ -47,18 +47,18 @@ class NumericUnit(QuestionType):
             for name, factor in raw.items():
                 factor = number(factor)
                 if not isinstance(name, str) or not name.strip() or len(name) > 20:
-                    problems.add(q.line, "units", _("unit names are short texts"))
+                    problems.at(q, "units", _("unit names are short texts"))
                 elif factor is None or factor <= 0:
-                    problems.add(q.line, f"units.{name}", _("must be a factor above 0"))
+                    problems.at(q, f"units.{name}", _("must be a factor above 0"))
                 else:
                     units[name.strip()] = factor
         else:
-            problems.add(q.line, "units", _("give up to %(n)d units as a list of names or a "
-                                            "mapping of name to factor", n=MAX_UNITS))
+            problems.at(q, "units", _("give up to %(n)d units as a list of names or a "
+                                      "mapping of name to factor", n=MAX_UNITS))
             units = {unit: 1.0}
         keys = [unit_key(u) for u in units]
         if len(set(keys)) != len(keys):
-            problems.add(q.line, "units", _("lists the same unit twice"))
+            problems.at(q, "units", _("lists the same unit twice"))
         return {"answer": answer, "tolerance": tolerance, "unit": unit, "units": units}
 
     def present(self, payload, order, lang):

@@ -28,7 +28,7 @@ class Ordering(QuestionType):
         options = read_options(q, problems, 3, 10, with_correct=False)
         scoring = q.get("scoring", "partial")
         if scoring not in SCORING_MODES:
-            problems.add(q.line, "scoring", _("must be partial or all_or_nothing"))
+            problems.at(q, "scoring", _("must be partial or all_or_nothing"))
         return {"options": options, "scoring": scoring}
 
     def shuffle(self, payload, rng, shuffle):

@@ -40,30 +40,30 @@ class ShortText(QuestionType):
         raw = q.get("answers")
         answers: list[str] = []
         if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ANSWERS:
-            problems.add(q.line, "answers", _("give between %(lo)d and %(hi)d accepted answers",
-                                              lo=1, hi=MAX_ANSWERS))
+            problems.at(q, "answers", _("give between %(lo)d and %(hi)d accepted answers",
+                                        lo=1, hi=MAX_ANSWERS))
             raw = []
         for i, answer in enumerate(raw):
             if isinstance(answer, bool) or not isinstance(answer, str | int | float) \
                     or not normalise(str(answer)):
-                problems.add(q.line, f"answers[{i}]", _("must be non-empty text"))
+                problems.at(q, f"answers[{i}]", _("must be non-empty text"))
             elif len(str(answer)) > MAX_ANSWER_CHARS:
-                problems.add(q.line, f"answers[{i}]", _("must be at most %(n)d characters",
-                                                        n=MAX_ANSWER_CHARS))
+                problems.at(q, f"answers[{i}]", _("must be at most %(n)d characters",
+                                                  n=MAX_ANSWER_CHARS))
             else:
                 answers.append(str(answer).strip())
         pattern = q.get("pattern")
         if pattern is not None:
             if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN_CHARS:
-                problems.add(q.line, "pattern", _("must be a regular expression of at most "
-                                                  "%(n)d characters", n=MAX_PATTERN_CHARS))
+                problems.at(q, "pattern", _("must be a regular expression of at most "
+                                            "%(n)d characters", n=MAX_PATTERN_CHARS))
                 pattern = None
             else:
                 try:
                     compile_pattern(pattern)
                 except ValueError as exc:
-                    problems.add(q.line, "pattern", _("is not a valid regular expression: "
-                                                      "%(why)s", why=str(exc)))
+                    problems.at(q, "pattern", _("is not a valid regular expression: "
+                                                "%(why)s", why=str(exc)))
                     pattern = None
         return {"answers": answers, "pattern": pattern}
 

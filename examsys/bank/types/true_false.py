@@ -11,7 +11,7 @@ class TrueFalse(QuestionType):
     def validate(self, q, problems):
         answer = q.get("answer")
         if not isinstance(answer, bool):
-            problems.add(q.line, "answer", _("must be true or false"))
+            problems.at(q, "answer", _("must be true or false"))
         return {"answer": answer is True}
 
     def parse(self, payload, order, response):
