@@ -316,6 +316,19 @@ def test_serial_and_name_verify_on_page_and_api(app, cert, client):
     assert "张伟" in html
 
 
+def test_a_logged_in_user_verifies_on_the_pages_and_the_api(app, cert, client, examiner):
+    """A login makes the pages load the user (language, menu) in the request's session
+    while they verify: the check must never wait for that session's lock (SQLite)."""
+    from .conftest import login_page
+
+    login_page(client, examiner.email)
+    (status, _reason), html = verify_page_by_serial(client, cert.serial, "张伟")
+    assert status == "valid" and "张伟" in html
+    (status, _reason), _html = verify_page_by_token(client, services.token_for(cert))
+    assert status == "valid"
+    assert verify_json(client, serial=cert.serial, name="张伟")["status"] == "valid"
+
+
 def test_unknown_serial_is_not_found(app, cert, client):
     unknown = "LB-0000-0000-0000-0000" if cert.serial != "LB-0000-0000-0000-0000" \
         else "LB-1111-1111-1111-1111"

@@ -133,7 +133,7 @@ def verify():
     form = VerifyForm()
     result = None
     if form.validate_on_submit():
-        result = services.verify_serial(db.engine, utcnow(), form.serial.data, form.name.data)
+        result = services.verify_serial(db.session, utcnow(), form.serial.data, form.name.data)
     return render_template("certs/verify.html", form=form, result=result), \
         400 if form.errors else 200
 
@@ -142,7 +142,7 @@ def verify():
 @public
 @limiter.limit(verify_limit)
 def verify_token(token):
-    result = services.verify_token(db.engine, utcnow(), token)
+    result = services.verify_token(db.session, utcnow(), token)
     return render_template("certs/verify.html", form=VerifyForm(formdata=None), result=result)
 
 
