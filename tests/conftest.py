@@ -232,17 +232,26 @@ def enrolled(app, open_session, candidate):
     return open_session
 
 
+class _Statements(list):
+    """(first word, autocommit) per statement; ``texts`` has the statements in full."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+
+
 @contextmanager
 def statements_run():
     """Each statement sent while the block runs, as (first word, whether its connection was
     in autocommit): True on PostgreSQL means a statement that is its own transaction, with
     no BEGIN or COMMIT round trip around it; SQLite's BEGIN is a statement and shows."""
-    seen: list[tuple[str, bool]] = []
+    seen = _Statements()
 
     def record(conn, _cursor, statement, *_args):
         driver_connection = conn.connection.driver_connection
         seen.append((statement.split()[0].upper(),
                      bool(getattr(driver_connection, "autocommit", False))))
+        seen.texts.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:

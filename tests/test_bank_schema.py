@@ -68,3 +68,46 @@ questions:
     assert q.line_of("tolerance.absolute") == 3  # the deepest part that exists
     problems.at(q, "tolerance.relative", "must be a number ≥ 0")
     assert (problems.items[0].line, problems.items[0].field) == (4, "tolerance.relative")
+
+
+def test_field_lines_for_repeated_keys_odd_keys_and_dropped_entries():
+    from examsys.bank.validation import parse_document
+    from examsys.bank.yamlio import Problems
+
+    text = """\
+questions:
+  - key: Q-1
+    topic: chem
+    type: numeric_unit
+    levels: [engineer]
+    difficulty: 1
+    stem: {en: "Energy?", zh: "能量？"}
+    answer: 1
+    unit: Wh
+    answer: "not a number"
+    units:
+      Wh: 1
+      Wh/kg: 0
+    7: seven
+  - key: Q-2
+    topic: chem
+    type: single_choice
+    levels: [engineer]
+    difficulty: 1
+    stem: {en: "Pick", zh: "选"}
+    options:
+      - just text
+      - {id: a, correct: true, text: {en: A, zh: 甲}}
+      - {id: b, text: {en: B}}
+"""
+    problems = Problems("f.yaml")
+    parse_document("f.yaml", text.encode(), problems)
+    found = {(p.field, p.line) for p in problems.items}
+    assert ("Q-1.answer", 10) in found  # the value YAML keeps, not the first one
+    assert ("Q-1.units.Wh/kg", 13) in found  # a unit name that is not a plain word
+    assert ("Q-1.7", 14) in found  # a key that is not text
+    # Option "just text" was dropped, so the kept options no longer count the file's: the
+    # language problem points at the list, not at the wrong option.
+    language = [line for field, line in found if field.startswith("Q-2.options[")
+                and field.endswith(".text")]
+    assert language == [21]

@@ -180,14 +180,25 @@ def read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems)
             payload.update(qtype.validate(q, problems))
         _check_languages(q, payload, problems)
         known = COMMON_FIELDS | set(qtype.fields if qtype else FIELDS_OF_ANY_TYPE)
-        for extra in sorted(set(q) - known):
-            problems.at(q, extra, _("unknown field"))
+        for extra in sorted(set(q) - known, key=str):  # keys need not be text
+            problems.at(q, str(extra), _("unknown field"), path=(extra,))
         doc.questions.append(QuestionRecord(
             key=key, topic=topic or "", type=q.get("type") or "", levels=list(levels),
             difficulty=difficulty or 1, status=status, tags=list(tags), reference=reference,
             payload=payload, file=name, line=q.line))
     finally:
         problems.prefix = ""
+
+
+def _text_line(q: LineDict, payload: dict, field_name: str) -> int:
+    """The line of a text the type read from ``q``. Its index (``options[2].text``) counts
+    what the type kept: when the type dropped an entry it had reported, the index no
+    longer counts the file's entries and the list's own line is the honest answer."""
+    top = field_name.split("[", 1)[0].split(".", 1)[0]
+    read, raw = payload.get(top), q.get(top)
+    if isinstance(raw, list) and (not isinstance(read, list) or len(read) != len(raw)):
+        return q.line_of(top)
+    return q.line_of(field_name)
 
 
 def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
@@ -198,7 +209,7 @@ def _check_languages(q: LineDict, payload: dict, problems: Problems) -> None:
         texts += qtype.texts(payload)
     for field_name, text in texts:
         if text and set(text) != langs:
-            problems.add(q.line_of(field_name), field_name,
+            problems.add(_text_line(q, payload, field_name), field_name,
                          _("has languages %(these)s but the stem has %(stem)s",
                            these=", ".join(sorted(text)), stem=", ".join(sorted(langs))))
 

@@ -20,21 +20,31 @@ class LineDict(dict):
     line: int = 0
     key_lines: dict = {}  # noqa: RUF012 - replaced per instance, never changed in place
 
-    def line_of(self, path: str) -> int:
-        """The line of a field such as ``tolerance.relative`` or ``options[2].id``: the
-        deepest part of it that exists, else this mapping's own line (so a problem with
-        a field points at the field, and one with a missing field at its mapping)."""
+    def line_of(self, path) -> int:
+        """The line of a field such as ``tolerance.relative`` or ``options[2].id``, or of
+        the keys and indexes in ``path`` when it is a tuple (for keys that are not plain
+        words): the deepest part of it that exists, else this mapping's own line (so a
+        problem with a field points at the field, and a missing field at its mapping)."""
+        steps = path if isinstance(path, tuple) else [
+            name or int(index) for name, index in _PATH_STEP.findall(str(path))]
         node, line = self, self.line
-        for name, index in _PATH_STEP.findall(str(path)):
-            if name and isinstance(node, dict) and name in node:
-                line = getattr(node, "key_lines", {}).get(name, line)
-                node = node[name]
-            elif index and isinstance(node, list) and int(index) < len(node):
-                node = node[int(index)]
+        for step in steps:
+            if isinstance(node, dict) and _has(node, step):
+                line = getattr(node, "key_lines", {}).get(step, line)
+                node = node[step]
+            elif isinstance(node, list) and type(step) is int and 0 <= step < len(node):
+                node = node[step]
                 line = getattr(node, "line", 0) or line
             else:
                 break
         return line
+
+
+def _has(mapping: dict, key) -> bool:
+    try:
+        return key in mapping
+    except TypeError:  # an unhashable step
+        return False
 
 
 class LineList(list):
@@ -58,21 +68,24 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _note_repeated_keys(loader, node) -> dict:
-    """Each key's line; a key given twice is noted on the loader."""
-    seen: dict = {}
+    """The line of each key's value as YAML keeps it (the last, for a key given twice); a
+    key given twice is noted on the loader with its first line."""
+    first: dict = {}
+    last: dict = {}
     for key_node, _value in node.value:
         if key_node.tag == _MERGE_TAG:
             continue
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
         try:
-            if key in seen:
-                loader.repeated_keys.append((line, str(key), seen[key]))
+            if key in first:
+                loader.repeated_keys.append((line, str(key), first[key]))
             else:
-                seen[key] = line
+                first[key] = line
+            last[key] = line
         except TypeError:  # an unhashable key: construct_mapping reports it
             continue
-    return seen
+    return last
 
 
 def _mapping(loader, node):
@@ -121,11 +134,12 @@ class Problems:
         name = f"{self.prefix}{field_name}" if field_name else self.prefix.rstrip(".")
         self.items.append(Problem(self.file, line, name, message))
 
-    def at(self, mapping, field_name: str, message: str, *, under: str = "") -> None:
+    def at(self, mapping, field_name, message: str, *, under: str = "", path=None) -> None:
         """A problem with ``field_name`` of ``mapping``, on the field's own line (see
-        ``LineDict.line_of``); ``under`` names the mapping in the reported field."""
-        line = mapping.line_of(field_name) if isinstance(mapping, LineDict) \
-            else getattr(mapping, "line", 0)
+        ``LineDict.line_of``; ``path``, a tuple of keys and indexes, where the name does
+        not spell the way there); ``under`` names the mapping in the reported field."""
+        line = mapping.line_of(field_name if path is None else path) \
+            if isinstance(mapping, LineDict) else getattr(mapping, "line", 0)
         self.add(line, f"{under}{field_name}", message)
 
     def __bool__(self) -> bool:

@@ -472,7 +472,9 @@ def _plain_write_sqlite(conn, target: dict, written: dict, plain):
     row = conn.execute(_SAVE_TARGET, target).first()
     if (canonical := plain(row)) is _NOT_PLAIN:
         return None
+    # Not attempt_id: a key that names a column of the item would join the UPDATE's SET.
     values = dict(written, item_id=row.item_id, response=canonical)
+    del values["attempt_id"]
     if not conn.execute(_KEEP_LATEST, values).rowcount:
         return None  # a newer save got there first: the checked path answers stale_seq
     conn.execute(_APPEND_EVENT, values)

@@ -49,7 +49,8 @@ class NumericUnit(QuestionType):
                 if not isinstance(name, str) or not name.strip() or len(name) > 20:
                     problems.at(q, "units", _("unit names are short texts"))
                 elif factor is None or factor <= 0:
-                    problems.at(q, f"units.{name}", _("must be a factor above 0"))
+                    problems.at(q, f"units.{name}", _("must be a factor above 0"),
+                                path=("units", name))
                 else:
                     units[name.strip()] = factor
         else:
