@@ -76,14 +76,15 @@ _READ_RAW = select(_USER.c.id, _USER.c.name).where(_USER.c.id == bindparam("id")
 
 
 def _one_statement(stmt, params: dict):
-    """``stmt`` alone on a connection of its own: PostgreSQL in autocommit on the driver's
-    cursor (core.driver), SQLite in a transaction of its own (it has no round trips)."""
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+    """``stmt`` alone on a connection of its own (``driver.own_connection``): PostgreSQL in
+    autocommit on the driver's cursor, SQLite in a transaction of its own (it has no
+    round trips to save)."""
+    with driver.own_connection(db.engine) as conn:
+        if conn.dialect.name == "postgresql":
             return driver.fetch_one(conn, stmt, params, prepare=True)
-    with db.engine.begin() as conn:
-        return conn.execute(stmt, params).first()
+        row = conn.execute(stmt, params).first()
+        conn.commit()
+        return row
 
 
 @bp.route("/read_raw")

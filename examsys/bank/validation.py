@@ -141,15 +141,14 @@ def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problem
 def read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems) -> None:
     key = q.get("key")
     if not isinstance(key, str) or not KEY.match(key):
-        problems.add(q.line_of("key"), "key",
-                     _("must be upper-case letters, digits and -, e.g. LIB-CATH-0001"))
+        problems.at(q, "key", _("must be upper-case letters, digits and -, e.g. LIB-CATH-0001"))
         key = f"#line{q.line}"
     problems.prefix = f"{key}."
     try:
         qtype = type_named(q.get("type"))
         if qtype is None:
-            problems.add(q.line_of("type"), "type",
-                         _("must be one of %(values)s", values=", ".join(sorted(REGISTRY))))
+            problems.at(q, "type",
+                        _("must be one of %(values)s", values=", ".join(sorted(REGISTRY))))
         topic = q.get("topic")
         if not isinstance(topic, str) or not topic:
             problems.at(q, "topic", _("is required (a path such as materials/cathode)"))
@@ -172,8 +171,9 @@ def read_question(q: LineDict, name: str, doc: BankDocument, problems: Problems)
         reference = q.get("reference")
         if reference is not None and (not isinstance(reference, str) or len(reference) > 300):
             problems.at(q, "reference", _("must be a text of at most 300 characters"))
-        stem = read_texts(q.get("stem"), "stem", problems, q.line)
-        explanation = (read_texts(q["explanation"], "explanation", problems, q.line)
+        stem = read_texts(q.get("stem"), "stem", problems, q.line_of("stem"))
+        explanation = (read_texts(q["explanation"], "explanation", problems,
+                                  q.line_of("explanation"))
                        if q.get("explanation") is not None else None)
         payload = {"stem": stem or {}, "explanation": explanation}
         if qtype is not None:
@@ -221,7 +221,7 @@ def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Pro
         code = f"#line{c.line}"
     problems.prefix = f"{code}."
     try:
-        names = read_texts(c.get("name"), "name", problems, c.line) or {}
+        names = read_texts(c.get("name"), "name", problems, c.line_of("name")) or {}
         level = c.get("level")
         if level not in LEVELS:
             problems.at(c, "level", _("must be one of %(values)s", values=", ".join(LEVELS)))
@@ -234,8 +234,7 @@ def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Pro
             problems.at(c, "max_attempts", _("must be a whole number from 1 to 100"))
         cooldown = c.get("retake_cooldown_hours", 0)
         if _int(cooldown, 0, 24 * 365) is None:
-            problems.add(c.line_of("retake_cooldown_hours"), "retake_cooldown_hours",
-                         _("must be whole hours from 0 to 8760"))
+            problems.at(c, "retake_cooldown_hours", _("must be whole hours from 0 to 8760"))
         avoid_seen = c.get("avoid_seen_items", True)
         if not isinstance(avoid_seen, bool):
             problems.at(c, "avoid_seen_items", _("must be true or false"))
@@ -320,12 +319,12 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
     for flag in ("sequential", "double_marking"):
         value = b.get(flag, False)
         if not isinstance(value, bool):
-            problems.add(line, f"blueprint.{flag}", _("must be true or false"))
+            problems.at(b, flag, _("must be true or false"), under="blueprint.")
         options[flag] = value is True
     tolerance = b.get("marking_tolerance", 0)
     if not isinstance(tolerance, int | float) or isinstance(tolerance, bool) or tolerance < 0:
-        problems.add(b.line_of("marking_tolerance"), "blueprint.marking_tolerance",
-                     _("must be a number of rubric points ≥ 0"))
+        problems.at(b, "marking_tolerance", _("must be a number of rubric points ≥ 0"),
+                    under="blueprint.")
         tolerance = 0
     options["marking_tolerance"] = float(tolerance)
     return {"time_limit_minutes": limit or 1, "pass_mark": pass_mark,

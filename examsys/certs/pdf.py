@@ -66,7 +66,7 @@ def _both(fn, code: str) -> tuple[str, str]:
 
 def _words(message) -> tuple[str, str]:
     """A catalogue message in Chinese and in English."""
-    return _both(lambda m: str(m), message)
+    return _both(str, message)
 
 
 def _pair(message, joiner: str = " / ") -> str:

@@ -87,9 +87,7 @@ def by_serial(bind, serial: str) -> PublicCertificate | None:
         return None
     params = {"serial": serial}
     if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execution_options(isolation_level="AUTOCOMMIT")
+        with driver.own_connection(bind) as conn:
             row = _read_one(conn, params)
     else:
         bind.flush()  # what session.execute would have done first (autoflush)

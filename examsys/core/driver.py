@@ -55,6 +55,17 @@ def _cursor(conn: Connection, sql: str, params, many: bool = False) -> Iterator:
                                   connection_invalidated=lost, dialect=conn.dialect) from exc
 
 
+@contextmanager
+def own_connection(engine) -> Iterator[Connection]:
+    """A pooled connection of its own, outside the request's session; on PostgreSQL in
+    autocommit, so that each statement is a transaction of its own, with no BEGIN or COMMIT
+    round trip (the pool hands the connection on as it was before)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
 def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
               prepare: bool | None = None):
     """Run ``stmt`` with ``params`` (named as its bind parameters) and return its first

@@ -419,15 +419,14 @@ def plain_save(bind, now: datetime, attempt_id: int, position: int, response, se
     if not login_token:
         return None
     target = {"attempt_id": attempt_id, "position": position, "token": login_token}
-    written = {"attempt_id": attempt_id, "seq": seq, "now": now, "token": login_token}
+    written = {"seq": seq, "now": now, "token": login_token}
     plain = partial(_plain_canonical, now=now, login_token=login_token, ip=ip,
                     user_agent=integrity.stored_user_agent(user_agent), position=position,
                     seq=seq, response=response)
     if isinstance(bind, Engine):
         if bind.dialect.name != "postgresql":
             raise TypeError("an Engine bind is for PostgreSQL only (see plain_save_bind)")
-        with bind.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        with driver.own_connection(bind) as conn:
             row = _plain_write_postgresql(conn, _SAVE_TARGET_VERSIONED, target, written, plain)
     else:
         conn = bind.connection()
@@ -460,7 +459,7 @@ def _plain_write_postgresql(conn, read, target: dict, written: dict, plain):
     if (canonical := plain(row)) is _NOT_PLAIN:
         return None
     values = dict(written, item_id=row.item_id, response=driver.json_param(canonical),
-                  attempt_version=row.attempt_version)
+                  attempt_id=target["attempt_id"], attempt_version=row.attempt_version)
     # Counted by RETURNING: the statement reports no row count. Nothing kept: a newer save
     # got there first, or the attempt changed; the checked path answers either.
     return row if driver.fetch_one(conn, _KEEP_AND_APPEND, values, prepare=True) else None
@@ -472,9 +471,8 @@ def _plain_write_sqlite(conn, target: dict, written: dict, plain):
     row = conn.execute(_SAVE_TARGET, target).first()
     if (canonical := plain(row)) is _NOT_PLAIN:
         return None
-    # Not attempt_id: a key that names a column of the item would join the UPDATE's SET.
+    # Only these: a key that names another column of the item would join the UPDATE's SET.
     values = dict(written, item_id=row.item_id, response=canonical)
-    del values["attempt_id"]
     if not conn.execute(_KEEP_LATEST, values).rowcount:
         return None  # a newer save got there first: the checked path answers stale_seq
     conn.execute(_APPEND_EVENT, values)

@@ -54,7 +54,7 @@ class Essay(QuestionType):
             word_limit = None
         model = q.get("model_answer")
         if model is not None:
-            model = read_texts(model, "model_answer", problems, q.line)
+            model = read_texts(model, "model_answer", problems, q.line_of("model_answer"))
         return {"rubric": rubric, "word_limit": word_limit, "model_answer": model}
 
     def texts(self, payload):
