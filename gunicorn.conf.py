@@ -41,8 +41,10 @@ graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
 # request sent just as gunicorn closes one fails with a 502).
 keepalive = int(os.environ.get("EXAMSYS_KEEPALIVE", "5"))
 # Recycle workers now and then so that slow leaks never matter; jitter avoids all at once.
-max_requests = 20000
-max_requests_jitter = 2000
+# Not often: a new worker reads each running attempt's form again on its first save there
+# (exams.form_cache), a few minutes apart at exam-day load is plenty.
+max_requests = 200000
+max_requests_jitter = 20000
 
 # Load the app once in the master: workers fork with the code already imported (faster
 # start, shared memory) and a broken app fails the start instead of every worker.

@@ -58,6 +58,11 @@ def parse_args(argv=None):
                    help="length of the exam-day phase (paced autosaves + verifications)")
     p.add_argument("--autosave-interval", type=float, default=3.0,
                    help="seconds between one candidate's autosaves")
+    p.add_argument("--mid-exam-saves", type=int, default=10,
+                   help="autosaves per candidate sent after the exam-day phase and before the "
+                        "saturations, not measured: the rounds measure the middle of an exam, "
+                        "when every worker has read every running attempt's form "
+                        "(exams.form_cache); its first saves are in the exam-day phase")
     p.add_argument("--verify-rate", type=float, default=50.0,
                    help="employer verifications per second during the exam-day phase")
     p.add_argument("--serial", type=int, default=25,
@@ -229,6 +234,9 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
             load.paced(rec, args.exam_seconds, employers, 1.0,
                        lambda _e, due: client.verify(secrets.choice(tokens), "verify", due)))
         unsent.update(autosave=behind[0], verify=behind[1])
+
+        phase("on to the middle of the exam (not measured)")
+        await load.each(sitting * args.mid_exam_saves, C, lambda c: save(c, "warmup"))
 
         phase("ceilings and saturations, interleaved")
         for r in range(1, args.rounds + 1):

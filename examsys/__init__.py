@@ -67,9 +67,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
 
     from examsys.core.database import configure_engine
+    from examsys.exams import form_cache
 
     with app.app_context():
         configure_engine(db.engine, ping_after_idle=app.config["DB_PING_AFTER_IDLE"])
+        form_cache.for_engine(db.engine, app.config["FORM_CACHE_ATTEMPTS"])
 
     _import_models()
     _register_blueprints(app)

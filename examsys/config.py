@@ -73,6 +73,8 @@ def load(app, overrides: dict | None = None) -> None:
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url),
         DB_PING_AFTER_IDLE=ping_after_idle(),
+        # Attempts whose items' facts each worker keeps for autosave (exams.form_cache).
+        FORM_CACHE_ATTEMPTS=int(os.environ.get("EXAMSYS_FORM_CACHE_ATTEMPTS", "2000")),
         PASSWORD_HASH_METHOD=os.environ.get("EXAMSYS_PASSWORD_HASH", DEFAULT_PASSWORD_HASH),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

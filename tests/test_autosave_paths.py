@@ -1,7 +1,9 @@
-"""Autosave's two paths: the plain one (one locking read that also checks the login, one
-write) and the checked one, where every rule lives. The plain path must write exactly what
-the checked path writes, and hand every case it does not cover to the checked path having
-written nothing."""
+"""Autosave's two paths: the plain one (PostgreSQL: one statement that checks the login
+and the attempt and writes, after a read of the form's facts on an attempt's first save
+in a worker; SQLite: one locking read that also checks the login, one write) and the
+checked one, where every rule lives. The plain path must write exactly what the checked
+path writes, and hand every case it does not cover to the checked path having written
+nothing."""
 
 from datetime import timedelta
 
@@ -11,7 +13,7 @@ from sqlalchemy import func, select, text
 from examsys.accounts.services import end_login_session, open_login_session
 from examsys.core.clock import utcnow
 from examsys.core.errors import Invalid
-from examsys.exams import delivery
+from examsys.exams import delivery, form_cache
 from examsys.exams.models import Attempt, AttemptItem, AttemptState, ResponseEvent
 from examsys.extensions import db
 
@@ -61,6 +63,19 @@ def bind(request, app):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite saves in the session's transaction (plain_save_bind)")
     return db.engine
+
+
+@pytest.fixture(params=["warm", "cold"])
+def forms(request, app):
+    """PostgreSQL's plain path with the attempt's form facts cached from an earlier save
+    (warm) or read again in the same request (cold: a worker's first save of it)."""
+    if request.param == "cold" and db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads every item's facts with its checks")
+    return request.param
+
+
+def forget_forms() -> None:
+    form_cache.for_engine(db.engine).clear()
 
 
 def plain(attempt_id, token, position=1, seq=1, response=None, *, now=None, ip=IP, ua=UA,
@@ -125,6 +140,19 @@ def other_device(attempt_id, token, candidate):
     db.session.commit()
 
 
+def exam_centre_only(attempt_id, token, candidate):
+    db.session.get(Attempt, attempt_id).session.allowed_networks = ["192.168.8.0/24",
+                                                                    "2001:db8::/32"]
+    db.session.commit()
+
+
+def sequential_elsewhere(attempt_id, token, candidate):
+    attempt = db.session.get(Attempt, attempt_id)
+    attempt.session.blueprint.sequential = True
+    attempt.current_position = 1
+    db.session.commit()
+
+
 CASES = {
     "no cookie": ({"token": None}, None),
     "unknown login": ({"token": "no-such-login"}, None),
@@ -137,18 +165,24 @@ CASES = {
     "new browser": ({"ua": "Another browser"}, None),
     "stale seq": ({"seq": 0}, None),  # after a first save with seq 1, below
     "no such item": ({"position": 999}, None),
+    "outside the exam centre's network": ({}, exam_centre_only),
+    "not an address, exam centre's network": ({"ip": "not-an-address"}, exam_centre_only),
+    "sequential, another item": ({}, sequential_elsewhere),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_other_case_goes_to_the_checked_path_having_written_nothing(app, sitting,
-                                                                        candidate, case, bind):
+                                                                        candidate, case, bind,
+                                                                        forms):
     attempt_id, token = sitting
     assert plain(attempt_id, token, 2, 1, None, bind=bind) is not None  # a first save
     db.session.commit()
     change, prepare = CASES[case]
     if prepare:
         prepare(attempt_id, token, candidate)
+    if forms == "cold":
+        forget_forms()
     before = events()
     db.session.commit()  # SQLite: the session's read holds the write lock until then
     result = plain(attempt_id, change.get("token", token), change.get("position", 2),
@@ -160,12 +194,38 @@ def test_every_other_case_goes_to_the_checked_path_having_written_nothing(app, s
     assert item(attempt_id, 2).last_seq == 1
 
 
+@pytest.mark.parametrize("networks", [["10.1.0.0/16"], ["2001:db8::/32", "10.1.2.3/32"]])
+def test_inside_the_exam_centres_network_is_saved_plainly(app, sitting, candidate, bind, forms,
+                                                          networks):
+    attempt_id, token = sitting
+    db.session.get(Attempt, attempt_id).session.allowed_networks = networks
+    db.session.commit()
+    if forms == "cold":
+        forget_forms()
+    assert plain(attempt_id, token, 1, 1, None, bind=bind) is not None
+    db.session.commit()
+    assert events() == 1
+
+
 def test_another_candidates_attempt_is_not_saved_plainly(app, sitting, other_candidate, bind):
     attempt_id, _token = sitting
     theirs = open_login_session(db.session, utcnow(), other_candidate, IP, UA)
     db.session.commit()
     assert plain(attempt_id, theirs.id, bind=bind) is None
     assert events() == 0
+    # Nor are its items' facts read for that login (PostgreSQL's cache of forms).
+    assert form_cache.for_engine(db.engine).get(attempt_id) is None
+
+
+def test_form_cache_keeps_the_most_recently_used_forms():
+    cache = form_cache.FormCache(2)
+    facts = {1: form_cache.ItemFacts(7, "true_false", None, None)}
+    cache.put(1, facts)
+    cache.put(2, {})
+    assert cache.get(1) is facts  # 1 is now the most recent
+    cache.put(3, {})
+    assert cache.get(2) is None and cache.get(1) is facts and cache.get(3) == {}
+    assert len(cache) == 2
 
 
 def test_an_examiners_login_is_not_saved_plainly(app, sitting, examiner):
@@ -210,32 +270,35 @@ def test_api_after_logout_answers_401_and_saves_nothing(app, enrolled, candidate
 
 
 def test_api_save_is_the_plain_path_for_a_running_attempt(app, enrolled, candidate):
-    """Two statements: the read and the write. On PostgreSQL each is its own transaction
-    (autocommit: no BEGIN or COMMIT round trip); SQLite's begins IMMEDIATE."""
+    """PostgreSQL: one statement in autocommit (no BEGIN or COMMIT round trip), after a
+    read of the form's facts on the attempt's first save. SQLite: the read and the write,
+    in a transaction begun IMMEDIATE."""
     api, attempt_id = start_through_api(app, enrolled, candidate)
-    api.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": None, "seq": 1})
+    with statements_run() as first:
+        api.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": None, "seq": 1})
     with statements_run() as seen:
-        response = api.put(f"/api/v1/attempts/{attempt_id}/items/1",
+        response = api.put(f"/api/v1/attempts/{attempt_id}/items/2",
                            json={"response": None, "seq": 2})
     assert response.status_code == 200
     sent = [(verb, autocommit) for verb, autocommit in seen
             if verb not in ("PRAGMA", "SELECT 1")]
     if db.engine.dialect.name == "postgresql":
-        assert sent == [("SELECT", True), ("WITH", True)]
+        assert [s for s in first if s[0] != "SELECT 1"] == [("SELECT", True), ("WITH", True)]
+        assert sent == [("WITH", True)]
     else:
         assert [verb for verb, _ in sent] == ["BEGIN", "SELECT", "UPDATE", "INSERT"]
         # The item's answer, sequence and time: not its attempt (a needless key update).
         update = next(text for text in seen.texts if text.startswith("UPDATE"))
         assert "attempt_id=" not in update.split(" WHERE ")[0].replace(" ", "")
-    assert stored(attempt_id, 1)[1] == 2
+    assert stored(attempt_id, 2)[1] == 2
     assert db.session.get(Attempt, attempt_id).state == AttemptState.IN_PROGRESS
 
 
-def test_a_save_read_before_a_submit_commits_keeps_nothing(app, sitting, candidate):
-    """PostgreSQL, the API's path (a connection of its own, in autocommit): the save reads
-    the attempt running, without a lock, while a submit holds the attempt's row lock; its
-    write waits for that lock and, the submit committed, finds the attempt changed and
-    keeps nothing. The checked path then answers that the exam is over."""
+def test_a_save_racing_a_submit_keeps_nothing(app, sitting, candidate):
+    """PostgreSQL, the API's path (a connection of its own, in autocommit): the save's
+    statement waits for the row lock a submit holds on the attempt and, the submit
+    committed, finds the attempt closed and keeps nothing. The checked path then answers
+    that the exam is over."""
     import threading
 
     if db.engine.dialect.name != "postgresql":
@@ -325,9 +388,15 @@ def test_plain_path_reads_the_payload_of_a_type_whose_parse_needs_it(app, bank, 
     es = make_session(examiner, "UNIT-CERT")
     enroll(es, candidate)
     attempt_id, token = start_from_one_login(es.id, candidate)
+    # Refused by the checked path, which says why (PostgreSQL's plain path parses before
+    # it has checked the login).
+    assert plain(attempt_id, token, 1, 1, {"value": 2500, "unit": "parsec"}) is None
     with pytest.raises(Invalid, match="unknown unit"):
-        plain(attempt_id, token, 1, 1, {"value": 2500, "unit": "parsec"})
+        delivery.save_response(db.session, utcnow(), attempt_id, candidate.id, 1,
+                               {"value": 2500, "unit": "parsec"}, 1, token, ip=IP,
+                               user_agent=UA)
     db.session.rollback()
+    assert events() == 0
     assert plain(attempt_id, token, 1, 1, {"value": 2500, "unit": "mah"}) is not None
     db.session.commit()
     assert stored(attempt_id, 1)[0] == {"value": 2500.0, "unit": "mAh"}

@@ -82,6 +82,16 @@ def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
     return None if row is None else row_type._make(row)
 
 
+def fetch_all(conn: Connection, stmt: Executable, params: dict, *,
+              prepare: bool | None = None) -> list:
+    """``fetch_one``, every row."""
+    sql, row_type = _compile(stmt, conn)
+    with _cursor(conn, sql, params) as cursor:
+        cursor.execute(sql, params, prepare=prepare)
+        rows = cursor.fetchall() if cursor.rownumber is not None else []
+    return [row_type._make(row) for row in rows]
+
+
 def copy_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
     """Insert ``rows`` (dictionaries with the same keys, named as ``table``'s columns) with
     one COPY: the whole batch in one message, written by the server without a statement

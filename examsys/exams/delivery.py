@@ -10,21 +10,25 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
 from flask_babel import gettext as _
 from sqlalchemy import (
     ARRAY,
+    String,
     and_,
     bindparam,
     case,
+    cast,
     func,
     insert,
     literal_column,
     or_,
     select,
+    true,
     update,
 )
+from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -40,7 +44,7 @@ from examsys.core.audit import AuditEvent
 from examsys.core.clock import as_utc, iso
 from examsys.core.database import begin_write
 from examsys.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from examsys.exams import integrity, notifications
+from examsys.exams import form_cache, integrity, notifications
 from examsys.exams.assembly import DrawnItem, draw_form
 from examsys.exams.integrity import claim_device, track_client
 from examsys.exams.models import (
@@ -342,12 +346,10 @@ _L, _U = LoginSession.__table__, User.__table__
 # would fetch and decode the whole bilingual question for nothing.
 _PARSE_PAYLOAD = case((_V.c.type.in_([literal_column(f"'{t.name}'") for t in REGISTRY.values()
                                       if t.parse_reads_payload]), _V.c.payload)).label("payload")
-# Everything an autosave checks, in one round trip: the login named by the cookie, its
-# user, the attempt, its session and item. Inside a transaction it also takes the
-# attempt's row lock (FOR UPDATE OF attempt on PostgreSQL; SQLite's BEGIN IMMEDIATE
-# already serialises); PostgreSQL's own round trip (see ``plain_save``) reads the attempt's
-# row version instead, for the write to lock the row only if it is still that version.
-_SAVE_TARGET_ROW = (
+# Everything an autosave checks, in one round trip, for SQLite: the login named by the
+# cookie, its user, the attempt, its session and item (SQLite's BEGIN IMMEDIATE already
+# serialises; FOR UPDATE is PostgreSQL's, for a caller that reads it there).
+_SAVE_TARGET = (
     select(_A.c.candidate_id, _A.c.state, _A.c.deadline, _A.c.device_session_id,
            _A.c.last_ip, _A.c.last_user_agent, _A.c.current_position, _S.c.grace_seconds,
            _S.c.allowed_networks, _B.c.sequential, _I.c.id.label("item_id"), _I.c.last_seq,
@@ -357,14 +359,8 @@ _SAVE_TARGET_ROW = (
     .join(_I, _I.c.attempt_id == _A.c.id).join(_V, _V.c.id == _I.c.question_version_id)
     .join(_L, _L.c.user_id == _A.c.candidate_id).join(_U, _U.c.id == _L.c.user_id)
     .where(_A.c.id == bindparam("attempt_id"), _I.c.position == bindparam("position"),
-           _L.c.id == bindparam("token")))
-_SAVE_TARGET = _SAVE_TARGET_ROW.with_for_update(of=_A)
-# xmin: the transaction that wrote this version of the row. Any change to the attempt
-# (closed, moved on, taken over by another device, its deadline moved) writes a new
-# version; a row lock does not.
-_ATTEMPT_VERSION = literal_column(f"{_A.name}.xmin::text")
-_SAVE_TARGET_VERSIONED = _SAVE_TARGET_ROW.add_columns(_ATTEMPT_VERSION.label("attempt_version"))
-_SAVE_TARGET_VERSIONED_LOCKED = _SAVE_TARGET_VERSIONED.with_for_update(of=_A)
+           _L.c.id == bindparam("token"))
+    .with_for_update(of=_A))
 # The item keeps the newest save only if it is newer than the one it holds: the test is
 # made by the write itself, on the row as it is now. (A save that waited for another's
 # lock on the attempt read the item before that one committed: PostgreSQL re-reads after
@@ -377,20 +373,61 @@ _APPEND_EVENT = insert(_E).values(
     attempt_item_id=bindparam("item_id"), seq=bindparam("seq"),
     response=bindparam("response", type_=_E.c.response.type), saved_at=bindparam("now"),
     login_session_id=bindparam("token"))
-# PostgreSQL does both in one statement: the event is appended only if the item was kept,
-# and the item kept only once the attempt's row is locked, unchanged since it was read
-# (a save racing a submit waits for its lock, then finds a new version and keeps nothing).
-_UNCHANGED = select(_A.c.id).where(_A.c.id == bindparam("attempt_id"),
-                                   bindparam("attempt_version") == _ATTEMPT_VERSION) \
-    .with_for_update().cte("unchanged")
-_KEPT = _KEEP_LATEST.where(select(_UNCHANGED.c.id).exists()).returning(_I.c.id).cte("kept")
-_KEEP_AND_APPEND = insert(_E).from_select(
+
+# PostgreSQL: the facts of every item of an attempt (see form_cache), read once per attempt
+# and worker, for the owner's live login only.
+_FORM_FACTS = (
+    select(_I.c.position, _I.c.id, _V.c.type, _I.c.option_order, _PARSE_PAYLOAD)
+    .join(_V, _V.c.id == _I.c.question_version_id).join(_A, _A.c.id == _I.c.attempt_id)
+    .join(_L, _L.c.user_id == _A.c.candidate_id)
+    .where(_I.c.attempt_id == bindparam("attempt_id"), _L.c.id == bindparam("token"),
+           _L.c.ended_at.is_(None)))
+# ``check_networks`` in SQL: no ranges, or the address (NULL if it is not one) in one of
+# them. The ranges are stored as ipaddress writes them, which inet reads.
+_NETWORKS = _S.c.allowed_networks
+_NETWORK = func.json_array_elements_text(_NETWORKS).table_valued("value").alias("network")
+_FROM_ALLOWED_NETWORK = case(
+    (and_(func.json_typeof(_NETWORKS) == literal_column("'array'"),
+          func.json_array_length(_NETWORKS) > literal_column("0")),
+     select(_NETWORK.c.value).where(
+         cast(bindparam("address", type_=String), INET).op("<<=")(cast(_NETWORK.c.value, INET))
+     ).exists()),
+    else_=true())
+# ``_plain`` in SQL, on the attempt's row locked: the same rules, so that a save this
+# statement keeps is one the checked path would keep with nothing else to do. (Keep the
+# two in step: test_autosave_paths runs every case through both.) A row lock it waits for
+# (a submit, a takeover) is re-checked on the row as that transaction left it. The state
+# and role are parameters, not constants: a prepared statement's generic plan would find
+# the attempt through the index on its state, among every running attempt.
+_PLAIN_TARGET = (
+    select(_A.c.id, _A.c.deadline)
+    .join(_S, _S.c.id == _A.c.session_id).join(_B, _B.c.id == _S.c.blueprint_id)
+    .join(_L, _L.c.user_id == _A.c.candidate_id).join(_U, _U.c.id == _L.c.user_id)
+    .where(_A.c.id == bindparam("attempt_id"), _L.c.id == bindparam("token"),
+           _L.c.ended_at.is_(None), _U.c.active, _U.c.role == bindparam("role"),
+           _A.c.state == bindparam("state"),
+           _A.c.deadline + _S.c.grace_seconds * literal_column("interval '1 second'")
+           >= bindparam("now"),
+           or_(_A.c.device_session_id.is_(None), _A.c.device_session_id == bindparam("token")),
+           _A.c.last_ip == func.coalesce(bindparam("ip", type_=String), _A.c.last_ip),
+           _A.c.last_user_agent == func.coalesce(bindparam("user_agent", type_=String),
+                                                 _A.c.last_user_agent),
+           or_(~_B.c.sequential, _A.c.current_position == bindparam("position")),
+           _FROM_ALLOWED_NETWORK)
+    .with_for_update(of=_A).cte("plain_target"))
+_PLAIN_KEPT = _KEEP_LATEST.where(_I.c.attempt_id == bindparam("attempt_id"),
+                                 select(_PLAIN_TARGET.c.id).exists()) \
+    .returning(_I.c.id).cte("plain_kept")
+# Checked, kept and appended in one statement: the event only if the item was kept, the
+# item only if the attempt passed every check.
+_PLAIN_SAVE = insert(_E).from_select(
     ["attempt_item_id", "seq", "response", "saved_at", "login_session_id"],
-    select(_KEPT.c.id, bindparam("seq", type_=_E.c.seq.type),
+    select(_PLAIN_KEPT.c.id, bindparam("seq", type_=_E.c.seq.type),
            bindparam("response", type_=_E.c.response.type),
            bindparam("now", type_=_E.c.saved_at.type),
            bindparam("token", type_=_E.c.login_session_id.type))) \
-    .add_cte(_UNCHANGED).add_cte(_KEPT).returning(_E.c.id)
+    .add_cte(_PLAIN_TARGET).add_cte(_PLAIN_KEPT) \
+    .returning(_E.c.id, select(_PLAIN_TARGET.c.deadline).scalar_subquery().label("deadline"))
 
 
 def check_seq(seq) -> None:
@@ -401,8 +438,8 @@ def check_seq(seq) -> None:
 def plain_save(bind, now: datetime, attempt_id: int, position: int, response, seq,
                login_token: str | None, ip: str | None = None,
                user_agent: str | None = None) -> Saved | None:
-    """The usual autosave, in one read and one write, with the login checked in the same
-    read (the caller's role check is ``proven_by_view``).
+    """The usual autosave, with the login checked in the same statement as the save (the
+    caller's role check is ``proven_by_view``).
 
     Saves when the cookie's login session is live and belongs to an active candidate who
     owns the attempt, and ``save_response`` would do nothing but append the save (see
@@ -410,6 +447,8 @@ def plain_save(bind, now: datetime, attempt_id: int, position: int, response, se
     login as every view does and calls ``save_response``, where each rule lives and
     gives its own answer.
 
+    PostgreSQL: one statement (two on an attempt's first save in this worker, which
+    reads its form's facts, see form_cache). SQLite: a locking read and the write.
     ``bind``: a Session, to save inside its transaction (the caller commits), or on
     PostgreSQL an Engine, to save on a connection of its own in autocommit (see
     ``plain_save_bind``).
@@ -418,65 +457,98 @@ def plain_save(bind, now: datetime, attempt_id: int, position: int, response, se
     check_position(position)
     if not login_token:
         return None
-    target = {"attempt_id": attempt_id, "position": position, "token": login_token}
-    written = {"seq": seq, "now": now, "token": login_token}
-    plain = partial(_plain_canonical, now=now, login_token=login_token, ip=ip,
-                    user_agent=integrity.stored_user_agent(user_agent), position=position,
-                    seq=seq, response=response)
+    user_agent = integrity.stored_user_agent(user_agent)
     if isinstance(bind, Engine):
         if bind.dialect.name != "postgresql":
             raise TypeError("an Engine bind is for PostgreSQL only (see plain_save_bind)")
         with driver.own_connection(bind) as conn:
-            row = _plain_write_postgresql(conn, _SAVE_TARGET_VERSIONED, target, written, plain)
+            kept = _plain_save_postgresql(conn, now, attempt_id, position, response, seq,
+                                          login_token, ip, user_agent)
     else:
         conn = bind.connection()
-        row = _plain_write_postgresql(conn, _SAVE_TARGET_VERSIONED_LOCKED, target, written,
-                                      plain) if conn.dialect.name == "postgresql" \
-            else _plain_write_sqlite(conn, target, written, plain)
+        kept = _plain_save_postgresql(conn, now, attempt_id, position, response, seq,
+                                      login_token, ip, user_agent) \
+            if conn.dialect.name == "postgresql" \
+            else _plain_save_sqlite(conn, now, attempt_id, position, response, seq,
+                                    login_token, ip, user_agent)
         # The update went round the ORM: a copy of the item loaded earlier in this
         # transaction must not answer with the old response.
-        if row and (loaded := bind.identity_map.get(bind.identity_key(AttemptItem,
-                                                                      row.item_id))):
+        if kept and (loaded := bind.identity_map.get(bind.identity_key(AttemptItem,
+                                                                      kept[0]))):
             bind.expire(loaded)
-    return None if row is None else Saved(position, seq, now, as_utc(row.deadline))
+    return None if kept is None else Saved(position, seq, now, as_utc(kept[1]))
 
 
 def plain_save_bind(db):
     """Where the API's autosave runs. PostgreSQL: on a connection of its own in autocommit,
-    the request's session unused; two round trips, the read and the write with its commit,
-    where a transaction costs four (BEGIN, locking read, write, COMMIT). SQLite: in the
-    session's transaction; it has no round trips to save, and a second connection would
-    wait for the session's write lock whenever a message loads the user's language."""
+    the request's session unused; one round trip, the statement with its commit, where a
+    transaction costs four (BEGIN, locking read, write, COMMIT). SQLite: in the session's
+    transaction; it has no round trips to save, and a second connection would wait for the
+    session's write lock whenever a message loads the user's language."""
     return db.engine if db.engine.dialect.name == "postgresql" else db.session
 
 
-def _plain_write_postgresql(conn, read, target: dict, written: dict, plain):
-    """The read and the write on psycopg's cursor (see core.driver: they are most of what an
-    autosave costs); the row read if the save was kept, else None."""
-    # Prepared at once: the seven-table read takes 0.7 ms to plan (more on a connection
-    # whose catalog cache is cold), 0.05 ms to run.
-    row = driver.fetch_one(conn, read, target, prepare=True)
-    if (canonical := plain(row)) is _NOT_PLAIN:
+def _plain_save_postgresql(conn, now: datetime, attempt_id: int, position: int, response,
+                           seq: int, token: str, ip: str | None, user_agent: str | None):
+    """The answer parsed with the item's cached facts, then checked and saved in one
+    statement on psycopg's cursor (see core.driver: statements are most of what an
+    autosave costs); (item id, deadline) if the save was kept, else None."""
+    forms = form_cache.for_engine(conn.engine)
+    if (form := forms.get(attempt_id)) is None:
+        # Prepared at once, as the save: planning costs more than running them.
+        rows = driver.fetch_all(conn, _FORM_FACTS, {"attempt_id": attempt_id, "token": token},
+                                prepare=True)
+        if not rows:
+            return None  # not this login's attempt, or the login has ended
+        form = {r.position: form_cache.ItemFacts(r.id, get_type(r.type).name,
+                                                 form_cache.frozen(r.option_order), r.payload)
+                for r in rows}
+        forms.put(attempt_id, form)
+    if (facts := form.get(position)) is None:
         return None
-    values = dict(written, item_id=row.item_id, response=driver.json_param(canonical),
-                  attempt_id=target["attempt_id"], attempt_version=row.attempt_version)
-    # Counted by RETURNING: the statement reports no row count. Nothing kept: a newer save
-    # got there first, or the attempt changed; the checked path answers either.
-    return row if driver.fetch_one(conn, _KEEP_AND_APPEND, values, prepare=True) else None
+    try:
+        canonical = parse_response(facts.type, facts.payload, facts.option_order, response)
+    except Invalid:
+        return None  # the checked path says why, once it knows who is asking
+    row = driver.fetch_one(conn, _PLAIN_SAVE, {
+        "attempt_id": attempt_id, "item_id": facts.item_id, "position": position,
+        "seq": seq, "now": now, "token": token, "response": driver.json_param(canonical),
+        "state": AttemptState.IN_PROGRESS.value, "role": Role.CANDIDATE.value,
+        "ip": ip or None, "user_agent": user_agent or None, "address": _address(ip)},
+        prepare=True)
+    # Counted by RETURNING: the statement reports no row count. Nothing kept: a check
+    # failed, a newer save got there first, or the attempt changed; the checked path answers.
+    return None if row is None else (facts.item_id, row.deadline)
 
 
-def _plain_write_sqlite(conn, target: dict, written: dict, plain):
-    """The same with SQLAlchemy Core (its type conversions), in the session's transaction,
-    which began IMMEDIATE: SQLite's write lock is held from the read on."""
-    row = conn.execute(_SAVE_TARGET, target).first()
-    if (canonical := plain(row)) is _NOT_PLAIN:
+@lru_cache(maxsize=4096)  # a candidate saves from one address all day; parsing costs 0.05 ms
+def _address(ip: str | None) -> str | None:
+    """``ip`` if it is an address (inet would refuse anything else), else None."""
+    try:
+        return str(ipaddress.ip_address(ip or ""))
+    except ValueError:
+        return None
+
+
+def _plain_save_sqlite(conn, now: datetime, attempt_id: int, position: int, response,
+                       seq: int, token: str, ip: str | None, user_agent: str | None):
+    """The locking read and the write with SQLAlchemy Core (its type conversions), in the
+    session's transaction, which began IMMEDIATE: SQLite's write lock is held from the
+    read on. The rules are checked in Python (``_plain``)."""
+    row = conn.execute(_SAVE_TARGET, {"attempt_id": attempt_id, "position": position,
+                                      "token": token}).first()
+    canonical = _plain_canonical(row, now=now, login_token=token, ip=ip,
+                                 user_agent=user_agent, position=position, seq=seq,
+                                 response=response)
+    if canonical is _NOT_PLAIN:
         return None
     # Only these: a key that names another column of the item would join the UPDATE's SET.
-    values = dict(written, item_id=row.item_id, response=canonical)
+    values = {"seq": seq, "now": now, "token": token, "item_id": row.item_id,
+              "response": canonical}
     if not conn.execute(_KEEP_LATEST, values).rowcount:
         return None  # a newer save got there first: the checked path answers stale_seq
     conn.execute(_APPEND_EVENT, values)
-    return row
+    return row.item_id, row.deadline
 
 
 _NOT_PLAIN = object()  # (None is an answer: the candidate cleared the item)
@@ -484,11 +556,15 @@ _NOT_PLAIN = object()  # (None is an answer: the candidate cleared the item)
 
 def _plain_canonical(row, *, now: datetime, login_token: str, ip: str | None,
                      user_agent: str | None, position: int, seq: int, response):
-    """The answer to store if the row read allows a plain save, else _NOT_PLAIN."""
+    """The answer to store if the row read allows a plain save, else _NOT_PLAIN (a refusal
+    too: the checked path gives it, in its order, as PostgreSQL's plain path leaves it)."""
     if row is None or not _plain(row, now, login_token, ip, user_agent, position, seq):
         return _NOT_PLAIN
-    check_networks(row.allowed_networks, ip)
-    return parse_response(row.type, row.payload, row.option_order, response)
+    try:
+        check_networks(row.allowed_networks, ip)
+        return parse_response(row.type, row.payload, row.option_order, response)
+    except (Forbidden, Invalid):
+        return _NOT_PLAIN
 
 
 def _plain(row, now: datetime, login_token: str, ip: str | None, user_agent: str | None,

@@ -1,0 +1,83 @@
+"""What an autosave needs to know about an attempt's items and that never changes, kept
+in each worker process.
+
+An item's id, its question version's type, the option order drawn for it and, for the
+types whose parse reads it, the question's payload are fixed when the form is drawn
+(question versions are immutable; a regrade changes the key an item is graded with, not
+these). With them in hand, PostgreSQL's autosave parses the answer first and then
+checks and writes in one statement (``delivery.plain_save``): the round trip that read
+them is paid once per attempt and worker instead of once per save.
+
+One cache per engine (a database's ids mean nothing to another's), bounded by
+``FORM_CACHE_ATTEMPTS`` attempts, least recently used first out. A form is about 20 kB
+(a hundred items); size the bound to the candidates sitting at once on one app server.
+"""
+
+import threading
+from collections import OrderedDict
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
+
+DEFAULT_ATTEMPTS = 2000
+
+
+class ItemFacts(NamedTuple):
+    """A tuple of plain values (see ``frozen``): the garbage collector stops tracking it,
+    so a worker holding a thousand forms does not make every full collection slower."""
+
+    item_id: int
+    type: str
+    option_order: Any
+    payload: dict | None  # only for types whose parse reads it (see QuestionType)
+
+
+def frozen(value):
+    """JSON read from the database, its lists as tuples: nothing can change a cached
+    copy, and a tuple of plain values is not tracked by the garbage collector."""
+    if isinstance(value, list):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+Form = dict[int, ItemFacts]  # by position
+
+
+class FormCache:
+    def __init__(self, capacity: int):
+        self.capacity = max(1, capacity)
+        self._forms: OrderedDict[int, Form] = OrderedDict()
+        self._lock = threading.Lock()  # gthread workers: a worker's threads share it
+
+    def get(self, attempt_id: int) -> Form | None:
+        with self._lock:
+            form = self._forms.get(attempt_id)
+            if form is not None:
+                self._forms.move_to_end(attempt_id)
+            return form
+
+    def put(self, attempt_id: int, form: Form) -> None:
+        with self._lock:
+            self._forms[attempt_id] = form
+            self._forms.move_to_end(attempt_id)
+            while len(self._forms) > self.capacity:
+                self._forms.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._forms.clear()
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+
+_caches: "WeakKeyDictionary[Any, FormCache]" = WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def for_engine(engine, capacity: int = DEFAULT_ATTEMPTS) -> FormCache:
+    """The cache of ``engine``'s database in this process (made on first use)."""
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = FormCache(capacity)
+        return cache
