@@ -152,6 +152,30 @@ def table(backend: str, ops: dict[str, dict], order: list[str]) -> str:
     return "\n".join(lines)
 
 
+def add_cpu(ops: dict[str, dict], slots: list[dict]) -> None:
+    """Each closed-loop operation's CPU per request by group (µs), over its slots: the
+    answers of the whole slot, drain included, as the CPU was read then."""
+    by_op: dict[str, list[dict]] = defaultdict(list)
+    for sl in slots:
+        if sl.get("cpu_us"):
+            by_op[sl["op"]].append(sl["cpu_us"])
+    for op, rows in by_op.items():
+        if op in ops:
+            ops[op]["cpu_us"] = {g: round(sum(r[g] for r in rows) / len(rows))
+                                 for g in rows[0]}
+
+
+def cpu_lines(ops: dict[str, dict], order: list[str]) -> str:
+    rows = [(op, ops[op]["cpu_us"]) for op in order if op in ops and ops[op].get("cpu_us")]
+    if not rows:
+        return ""
+    groups = list(rows[0][1])
+    lines = ["CPU per request, µs (" + " / ".join(groups) + " / all):"]
+    lines += [f"  {op:<14}" + " / ".join(f"{c[g]:>5}" for g in groups)
+              + f" / {sum(c.values()):>5}" for op, c in rows]
+    return "\n".join(lines)
+
+
 def goal_lines(rows: list[dict]) -> str:
     marks = {True: "MET ", False: "MISS", None: "n/a "}
     return "\n".join(f"  [{marks[r['met']]}] {r['goal']}: {r['value']} (goal {r['target']})"

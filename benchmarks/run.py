@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import select
 
-from benchmarks import load, report, seed
+from benchmarks import cpu, load, report, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -189,7 +189,7 @@ def stop_server(proc) -> None:
 # -- the exam day ------------------------------------------------------------------------
 
 async def exam_day(base: str, world: seed.World, args, phases: list, slots: list,
-                   unsent: dict) -> tuple[list, list]:
+                   unsent: dict, server_pid: int) -> tuple[list, list]:
     rec = load.Recorder()
     client = load.Client(base, rec, connections=max(args.concurrency, 64))
     cands = [load.Candidate(e) for e in world.candidates]
@@ -203,11 +203,12 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
         phases.append({"phase": name, "start": round(rec.now(), 3)})
 
     async def slot(op, action, round_no, actors=None):
-        start = rec.now()
+        start, used, sent = rec.now(), cpu.snapshot(server_pid), len(rec.samples)
         await load.saturate(D, C, action, actors=actors)
         # Sending stopped at start + D; the last answers arrived by "end".
         slots.append({"op": op, "round": round_no, "start": start, "stop": start + D,
-                      "end": rec.now()})
+                      "end": rec.now(), "cpu_us": cpu.per_request(
+                          used, cpu.snapshot(server_pid), len(rec.samples) - sent)})
 
     try:
         await load.each(range(200), 8, lambda _i: client.call("warmup", "GET", "/bench/bare"))
@@ -284,12 +285,13 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
     try:
         with asyncio.Runner(loop_factory=load.event_loop_factory()) as runner:
             samples, cands = runner.run(exam_day(f"http://127.0.0.1:{port}", world, args,
-                                                 phases, slots, unsent))
+                                                 phases, slots, unsent, proc.pid))
     finally:
         gc.enable()
         stop_server(proc)
     saves = lost_saves(url, cands, secret)
     ops = report.summarise(samples, slots)
+    report.add_cpu(ops, slots)
     for op, count in unsent.items():
         if op in ops:
             # Due at the exam-day pace but never sent: the server had fallen behind.
@@ -319,6 +321,7 @@ def main(argv=None) -> int:
         out["runs"].append(result)
         all_samples[backend] = samples
         print(report.table(backend, result["operations"], ORDER))
+        print(report.cpu_lines(result["operations"], ORDER))
         s = result["saves"]
         print(f"acknowledged saves: {s['acknowledged']}, missing from the database: "
               f"{s['missing']}")

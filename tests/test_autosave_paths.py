@@ -400,3 +400,47 @@ def test_plain_path_reads_the_payload_of_a_type_whose_parse_needs_it(app, bank, 
     assert plain(attempt_id, token, 1, 1, {"value": 2500, "unit": "mah"}) is not None
     db.session.commit()
     assert stored(attempt_id, 1)[0] == {"value": 2500.0, "unit": "mAh"}
+
+
+def plans_of(stmt, params: dict) -> str:
+    """PostgreSQL's plan of ``stmt`` for these values (EXPLAIN runs nothing)."""
+    sql = str(stmt.compile(dialect=db.engine.dialect))
+    return "\n".join(row[0] for row in db.session.connection().exec_driver_sql(
+        "EXPLAIN " + sql, params))
+
+
+@pytest.mark.parametrize("statistics", ["history", "before the start storm"])
+def test_plain_save_finds_the_attempt_by_its_key_whatever_the_statistics(app, enrolled,
+                                                                        candidate, statistics):
+    """With a history of closed attempts, "in progress" looks rare to the planner, which
+    then took the index on the attempts' state (on exam day it holds every running
+    attempt) to find the one attempt a save names. It must be found by its key."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    if statistics == "before the start storm":
+        db.session.execute(text("ANALYZE"))
+    attempt_id, token = start_from_one_login(enrolled.id, candidate)
+    # Three thousand other candidates, each logged in, each with a closed attempt.
+    db.session.execute(text(
+        "INSERT INTO users (email, name, role, password_hash, active, created_at) "
+        "SELECT 'other' || n || '@exams.test', name, role, password_hash, active, created_at "
+        "FROM users, generate_series(1, 3000) n WHERE id = :id"), {"id": candidate.id})
+    db.session.execute(text(
+        "INSERT INTO login_session (id, user_id, created_at) SELECT 'login-' || id, id, "
+        "created_at FROM users WHERE email LIKE 'other%@exams.test'"))
+    copied = [c.name for c in Attempt.__table__.c
+              if c.name not in ("id", "number", "state", "candidate_id")]
+    db.session.execute(text(
+        f"INSERT INTO attempt ({', '.join(copied)}, candidate_id, number, state) "  # noqa: S608
+        f"SELECT {', '.join(f'a.{c}' for c in copied)}, u.id, u.id + 1, 'graded' "
+        "FROM attempt a, users u WHERE a.id = :id AND u.email LIKE 'other%@exams.test'"),
+        {"id": attempt_id})
+    db.session.commit()
+    if statistics == "history":
+        db.session.execute(text("ANALYZE"))
+    save = plans_of(delivery._PLAIN_SAVE, {
+        "attempt_id": attempt_id, "item_id": item(attempt_id, 1).id, "position": 1, "seq": 1,
+        "now": utcnow(), "token": token, "response": "null", "state": "in_progress",
+        "role": "candidate", "ip": IP, "user_agent": UA, "address": IP})
+    assert "Index Scan using attempt_pkey on attempt" in save
+    assert "ix_attempt_state_deadline" not in save

@@ -1,6 +1,8 @@
 """The benchmark's arithmetic: throughput over interleaved slots, ratios to ceilings, goals.
 (The benchmark itself runs apart: ``python -m benchmarks``; no timing is asserted here.)"""
 
+import pytest
+
 from benchmarks import report
 from benchmarks.sample import Sample
 
@@ -101,3 +103,36 @@ def test_the_stricter_ratio_compares_with_the_one_statement_ceiling_of_the_same_
     # Without a measured verification, its goals say n/a rather than met or missed.
     assert met["stricter: verification throughput / one-statement autocommit read "
                "(closed loop)"] is None
+
+
+def test_cpu_per_request_is_averaged_over_an_operations_slots_and_printed():
+    from benchmarks import cpu
+
+    before = {"app": 1.0, "database": 2.0, "load generator": 0.5}
+    after = {"app": 1.8, "database": 2.2, "load generator": 0.6}
+    assert cpu.per_request(before, after, 1000) == {"app": 800, "database": 200,
+                                                    "load generator": 100}
+    assert cpu.per_request(None, after, 1000) is None
+    assert cpu.per_request(before, after, 0) is None
+    ops = {"insert_raw": {}, "bare": {}}
+    slots = [{"op": "insert_raw", "cpu_us": {"app": 800, "database": 200, "load generator": 100}},
+             {"op": "insert_raw", "cpu_us": {"app": 600, "database": 100, "load generator": 50}},
+             {"op": "bare", "cpu_us": None}]
+    report.add_cpu(ops, slots)
+    assert ops["insert_raw"]["cpu_us"] == {"app": 700, "database": 150, "load generator": 75}
+    assert "cpu_us" not in ops["bare"]
+    lines = report.cpu_lines(ops, ["bare", "insert_raw"]).splitlines()
+    assert lines[0] == "CPU per request, µs (app / database / load generator / all):"
+    assert lines[1].split() == ["insert_raw", "700", "/", "150", "/", "75", "/", "925"]
+
+
+def test_cpu_snapshot_counts_this_process_as_the_load_generator():
+    from benchmarks import cpu
+
+    sum(i * i for i in range(200_000))  # some CPU of our own
+    seen = cpu.snapshot(server_pid=-1)
+    if seen is None:
+        pytest.skip("no /proc here")
+    assert set(seen) == set(cpu.GROUPS)
+    assert seen["load generator"] > 0
+    assert seen["app"] == 0  # no process has the id or the parent -1

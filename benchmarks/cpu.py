@@ -1,0 +1,45 @@
+"""CPU time by who spent it, read from /proc: the app server, the database, the load
+generator. Taken around each closed-loop slot, it gives the CPU one request costs each of
+them (everything shares the machine's cores, so a ratio of throughputs is mostly a ratio
+of these sums). Linux only; elsewhere nothing is measured."""
+
+import os
+from pathlib import Path
+
+GROUPS = ("app", "database", "load generator")
+
+
+def snapshot(server_pid: int) -> dict[str, float] | None:
+    """Seconds of CPU (user + system) so far: gunicorn's master and workers, every
+    PostgreSQL process, and this process. None where /proc is missing."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(GROUPS, 0.0)
+    me = os.getpid()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        pid, ppid = int(entry.name), int(fields[1])
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if pid == me:
+            out["load generator"] += seconds
+        elif pid == server_pid or ppid == server_pid:
+            out["app"] += seconds
+        elif name.startswith("postgres"):
+            out["database"] += seconds
+    return out
+
+
+def per_request(before: dict | None, after: dict | None, answered: int) -> dict | None:
+    """Microseconds of CPU per answered request, by group."""
+    if before is None or after is None or not answered:
+        return None
+    return {g: round((after[g] - before[g]) / answered * 1e6) for g in GROUPS}
