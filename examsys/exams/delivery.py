@@ -458,7 +458,8 @@ def plain_save(bind, now: datetime, attempt_id: int, position: int, response, se
     gives its own answer.
 
     PostgreSQL: one statement (two on an attempt's first save in this worker, which
-    reads its form's facts, see form_cache). SQLite: a locking read and the write.
+    reads its form's facts, see form_cache). SQLite: a read and the write, in the
+    session's transaction.
     ``bind``: a Session, to save inside its transaction (the caller commits), or on
     PostgreSQL an Engine, to save on a connection of its own in autocommit (see
     ``plain_save_bind``).
@@ -542,9 +543,9 @@ def _address(ip: str | None) -> str | None:
 
 def _plain_save_sqlite(conn, now: datetime, attempt_id: int, position: int, response,
                        seq: int, token: str, ip: str | None, user_agent: str | None):
-    """The locking read and the write with SQLAlchemy Core (its type conversions), in the
-    session's transaction, which began IMMEDIATE: SQLite's write lock is held from the
-    read on. The rules are checked in Python (``_plain``)."""
+    """The read and the write with SQLAlchemy Core (its type conversions), in the session's
+    transaction, which began IMMEDIATE: SQLite's write lock is held from the read on. The
+    rules are checked in Python (``_plain``)."""
     row = conn.execute(_SAVE_TARGET, {"attempt_id": attempt_id, "position": position,
                                       "token": token}).first()
     canonical = _plain_canonical(row, now=now, login_token=token, ip=ip,
