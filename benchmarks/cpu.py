@@ -9,9 +9,13 @@ from pathlib import Path
 GROUPS = ("app", "database", "load generator")
 
 
-def snapshot(server_pid: int) -> dict[str, float] | None:
+def snapshot(server_pid: int, database: bool = True) -> dict[str, float] | None:
     """Seconds of CPU (user + system) so far: gunicorn's master and workers, every
-    PostgreSQL process, and this process. None where /proc is missing."""
+    PostgreSQL process (unless ``database`` is False: SQLite runs inside the app), and
+    this process. Each process counts with its children that have exited and been
+    reaped (a recycled worker in gunicorn's master, a closed connection's backend in the
+    postmaster): a process that ends during a slot is not lost from the second reading.
+    None where /proc is missing."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return None
@@ -28,12 +32,13 @@ def snapshot(server_pid: int) -> dict[str, float] | None:
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
         pid, ppid = int(entry.name), int(fields[1])
-        seconds = (int(fields[11]) + int(fields[12])) / tick
+        seconds = sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
         if pid == me:
-            out["load generator"] += seconds
+            # Without the server, which this process started (reaped only at the end).
+            out["load generator"] += (int(fields[11]) + int(fields[12])) / tick
         elif pid == server_pid or ppid == server_pid:
             out["app"] += seconds
-        elif name.startswith("postgres"):
+        elif database and name.startswith("postgres"):
             out["database"] += seconds
     return out
 

@@ -136,3 +136,36 @@ def test_cpu_snapshot_counts_this_process_as_the_load_generator():
     assert set(seen) == set(cpu.GROUPS)
     assert seen["load generator"] > 0
     assert seen["app"] == 0  # no process has the id or the parent -1
+
+
+def test_cpu_snapshot_keeps_what_a_servers_exited_workers_spent():
+    """A worker that ends during a slot (recycled, or a closed connection's backend) is
+    gone from the second reading: its CPU must still count, through its parent."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from benchmarks import cpu
+
+    if cpu.snapshot(-1) is None:
+        pytest.skip("no /proc here")
+    burn = "sum(i * i for i in range(2_000_000))"
+    server = subprocess.Popen([sys.executable, "-c", (  # noqa: S603 - our interpreter
+        "import subprocess, sys, time\n"
+        "time.sleep(0.5)\n"
+        f"subprocess.run([sys.executable, '-c', {burn!r}])\n"
+        "time.sleep(60)\n")])
+    try:
+        before = cpu.snapshot(server.pid)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        deadline = time.monotonic() + 30
+        time.sleep(0.6)
+        while children.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = cpu.snapshot(server.pid)
+    finally:
+        server.kill()
+        server.wait()
+    spent = after["app"] - before["app"]
+    assert spent >= 0.05  # the worker's burn, though it had exited

@@ -387,19 +387,25 @@ _ITEM_VERSION = select(_V.c.type, _PARSE_PAYLOAD) \
     .where(_V.c.id == _I.c.question_version_id).offset(literal_column("0")).lateral("version")
 _FORM_FACTS = (
     select(_I.c.position, _I.c.id, _ITEM_VERSION.c.type, _I.c.option_order,
-           _ITEM_VERSION.c.payload)
+           _ITEM_VERSION.c.payload,
+           select(_A.c.seed).where(_A.c.id == bindparam("attempt_id")).scalar_subquery()
+           .label("seed"))
     .select_from(_I.join(_ITEM_VERSION, true()))
     .where(_I.c.attempt_id == bindparam("attempt_id"), _OWNED_BY_LOGIN.exists()))
-# ``check_networks`` in SQL: no ranges, or the address (NULL if it is not one) in one of
-# them. The ranges are stored as ipaddress writes them, which inet reads.
+# ``check_networks`` in SQL: no ranges, or the address (NULL if it is not one inet reads,
+# see ``_address``) in one of them. The ranges are stored as ipaddress writes them, which
+# inet reads, but for an IPv6 zone (fe80::%eth0/64, refused since, perhaps stored before):
+# such a range never matches here, and the checked path decides.
 _NETWORKS = _S.c.allowed_networks
 _NETWORK = func.json_array_elements_text(_NETWORKS).table_valued("value").alias("network")
+_IN_NETWORK = case((func.strpos(_NETWORK.c.value, literal_column("'%'")) == literal_column("0"),
+                    cast(bindparam("address", type_=String), INET)
+                    .op("<<=")(cast(_NETWORK.c.value, INET))),
+                   else_=literal_column("false"))
 _FROM_ALLOWED_NETWORK = case(
     (and_(func.json_typeof(_NETWORKS) == literal_column("'array'"),
           func.json_array_length(_NETWORKS) > literal_column("0")),
-     select(_NETWORK.c.value).where(
-         cast(bindparam("address", type_=String), INET).op("<<=")(cast(_NETWORK.c.value, INET))
-     ).exists()),
+     select(_NETWORK.c.value).where(_IN_NETWORK).exists()),
     else_=true())
 # ``_plain`` in SQL, on the attempt's row locked: the same rules, so that a save this
 # statement keeps is one the checked path would keep with nothing else to do. (Keep the
@@ -413,7 +419,8 @@ _PLAIN_TARGET = (
     select(_A.c.id, _A.c.deadline)
     .join(_S, _S.c.id == _A.c.session_id).join(_B, _B.c.id == _S.c.blueprint_id)
     .join(_L, _L.c.user_id == _A.c.candidate_id).join(_U, _U.c.id == _L.c.user_id)
-    .where(_A.c.id == bindparam("attempt_id"), _L.c.id == bindparam("token"),
+    .where(_A.c.id == bindparam("attempt_id"), _A.c.seed == bindparam("seed"),
+           _L.c.id == bindparam("token"),
            _L.c.ended_at.is_(None), _U.c.active, _U.c.role == bindparam("role"),
            _A.c.state.is_not_distinct_from(bindparam("state")),
            _A.c.deadline + _S.c.grace_seconds * literal_column("interval '1 second'")
@@ -505,24 +512,25 @@ def _plain_save_postgresql(conn, now: datetime, attempt_id: int, position: int, 
     statement on psycopg's cursor (see core.driver: statements are most of what an
     autosave costs); (item id, deadline) if the save was kept, else None."""
     forms = form_cache.for_engine(conn.engine)
-    if (form := forms.get(attempt_id)) is None:
+    if (form := forms.get(attempt_id, token)) is None:
         # Prepared at once, as the save: planning costs more than running them.
         rows = driver.fetch_all(conn, _FORM_FACTS, {"attempt_id": attempt_id, "token": token},
                                 prepare=True)
         if not rows:
             return None  # not this login's attempt, or the login has ended
-        form = {r.position: form_cache.ItemFacts(r.id, get_type(r.type).name,
-                                                 form_cache.frozen(r.option_order), r.payload)
-                for r in rows}
-        forms.put(attempt_id, form)
-    if (facts := form.get(position)) is None:
+        form = forms.put(attempt_id, token, rows[0].seed, {
+            r.position: form_cache.ItemFacts(r.id, get_type(r.type).name,
+                                             form_cache.frozen(r.option_order), r.payload)
+            for r in rows})
+    if (facts := form.items.get(position)) is None:
         return None
     try:
         canonical = parse_response(facts.type, facts.payload, facts.option_order, response)
     except Invalid:
         return None  # the checked path says why, once it knows who is asking
     row = driver.fetch_one(conn, _PLAIN_SAVE, {
-        "attempt_id": attempt_id, "item_id": facts.item_id, "position": position,
+        "attempt_id": attempt_id, "seed": form.seed, "item_id": facts.item_id,
+        "position": position,
         "seq": seq, "now": now, "token": token, "response": driver.json_param(canonical),
         "state": AttemptState.IN_PROGRESS.value, "role": Role.CANDIDATE.value,
         "ip": ip or None, "user_agent": user_agent or None, "address": _address(ip)},
@@ -534,11 +542,14 @@ def _plain_save_postgresql(conn, now: datetime, attempt_id: int, position: int, 
 
 @lru_cache(maxsize=4096)  # a candidate saves from one address all day; parsing costs 0.05 ms
 def _address(ip: str | None) -> str | None:
-    """``ip`` if it is an address (inet would refuse anything else), else None."""
+    """``ip`` if it is an address inet reads, else None: inet refuses anything else, an
+    IPv6 zone (fe80::1%eth0) included, and the statement would fail instead of falling
+    back to the checked path."""
     try:
-        return str(ipaddress.ip_address(ip or ""))
+        address = ipaddress.ip_address(ip or "")
     except ValueError:
         return None
+    return None if getattr(address, "scope_id", None) else str(address)
 
 
 def _plain_save_sqlite(conn, now: datetime, attempt_id: int, position: int, response,

@@ -8,6 +8,8 @@ these). With them in hand, PostgreSQL's autosave parses the answer first and the
 checks and writes in one statement (``delivery.plain_save``): the round trip that read
 them is paid once per attempt and worker instead of once per save.
 
+A form is served only to a login that has read it (the read checks that the login owns
+the attempt), and the save checks the attempt's seed (see ``Form``).
 One cache per engine (a database's ids mean nothing to another's), bounded by
 ``FORM_CACHE_ATTEMPTS`` attempts, least recently used first out. A form is about 20 kB
 (a hundred items); size the bound to the candidates sitting at once on one app server.
@@ -39,7 +41,21 @@ def frozen(value):
     return value
 
 
-Form = dict[int, ItemFacts]  # by position
+Items = dict[int, ItemFacts]  # by position
+
+
+class Form(NamedTuple):
+    """An attempt's items, its seed (which the save compares with the attempt's: a database
+    restored under running workers could give its id to another attempt), and the logins
+    that have shown they own it: another login is not served from here, so that no request
+    can learn from the cost of its answer what someone else's form holds."""
+
+    seed: int
+    items: Items
+    logins: frozenset[str]
+
+
+MAX_LOGINS = 8  # a candidate who logs in again and again starts the list afresh
 
 
 class FormCache:
@@ -48,19 +64,27 @@ class FormCache:
         self._forms: OrderedDict[int, Form] = OrderedDict()
         self._lock = threading.Lock()  # gthread workers: a worker's threads share it
 
-    def get(self, attempt_id: int) -> Form | None:
+    def get(self, attempt_id: int, login: str) -> Form | None:
+        """The attempt's form if ``login`` has shown it owns it, else None."""
         with self._lock:
             form = self._forms.get(attempt_id)
-            if form is not None:
-                self._forms.move_to_end(attempt_id)
+            if form is None or login not in form.logins:
+                return None
+            self._forms.move_to_end(attempt_id)
             return form
 
-    def put(self, attempt_id: int, form: Form) -> None:
+    def put(self, attempt_id: int, login: str, seed: int, items: Items) -> Form:
+        """Keep the form read for ``login`` (its owner's: the read checks it)."""
         with self._lock:
-            self._forms[attempt_id] = form
+            known = self._forms.get(attempt_id)
+            logins = known.logins if known is not None and known.seed == seed else frozenset()
+            if len(logins) >= MAX_LOGINS:
+                logins = frozenset()
+            form = self._forms[attempt_id] = Form(seed, items, logins | {login})
             self._forms.move_to_end(attempt_id)
             while len(self._forms) > self.capacity:
                 self._forms.popitem(last=False)
+            return form
 
     def clear(self) -> None:
         with self._lock:

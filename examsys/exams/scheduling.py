@@ -78,6 +78,8 @@ def parse_networks(raw) -> list[str] | None:
     out = []
     for part in parts:
         try:
+            if "%" in part:  # an IPv6 zone (fe80::%eth0/64) names a link, not a centre
+                raise ValueError(part)
             out.append(str(ipaddress.ip_network(part.strip(), strict=False)))
         except ValueError:
             raise Invalid(_("%(value)s is not an address range such as 10.1.0.0/16.",
