@@ -530,8 +530,8 @@ def _plain_save_postgresql(conn, now: datetime, attempt_id: int, position: int, 
         return None  # the checked path says why, once it knows who is asking
     row = driver.fetch_one(conn, _PLAIN_SAVE, {
         "attempt_id": attempt_id, "seed": form.seed, "item_id": facts.item_id,
-        "position": position,
-        "seq": seq, "now": now, "token": token, "response": driver.json_param(canonical),
+        "position": position, "seq": seq, "now": now, "token": token,
+        "response": driver.json_param(canonical),
         "state": AttemptState.IN_PROGRESS.value, "role": Role.CANDIDATE.value,
         "ip": ip or None, "user_agent": user_agent or None, "address": _address(ip)},
         prepare=True)
