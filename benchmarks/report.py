@@ -61,21 +61,25 @@ def summarise(samples: list[Sample], slots: list[dict] = ()) -> dict[str, dict]:
                    "p95_ms": round(percentile(latencies, 95), 2),
                    "p99_ms": round(percentile(latencies, 99), 2),
                    "max_ms": round(latencies[-1], 2)}
+    def compare(op: str, ceiling: str | None) -> tuple[float | None, list | None]:
+        """``op``'s throughput over ``ceiling``'s, pooled and (slots) per round."""
+        theirs = out.get(ceiling or "")
+        if not theirs or not theirs["throughput"] or op == ceiling:
+            return None, None
+        return (round(out[op]["throughput"] / theirs["throughput"], 3),
+                _round_ratios(by_op[op], by_op[ceiling], op, ceiling, slots)
+                if op in windows else None)
+
     for op, stats in out.items():
-        ceiling = out.get(CEILING_OF.get(op, ""))
         stats["ceiling"] = CEILING_OF.get(op)
-        stats["ratio"] = (round(stats["throughput"] / ceiling["throughput"], 3)
-                          if ceiling and ceiling["throughput"] and op != CEILING_OF[op] else None)
-        if stats["ratio"] is not None and op in windows:
-            stats["round_ratios"] = _round_ratios(by_op[op], by_op[CEILING_OF[op]], op,
-                                                  CEILING_OF[op], slots)
-        strict = out.get(STRICT_CEILING_OF.get(op, ""))
-        if strict and strict["throughput"]:
-            stats["strict_ceiling"] = STRICT_CEILING_OF[op]
-            stats["strict_ratio"] = round(stats["throughput"] / strict["throughput"], 3)
-            if op in windows:
-                stats["strict_round_ratios"] = _round_ratios(
-                    by_op[op], by_op[STRICT_CEILING_OF[op]], op, STRICT_CEILING_OF[op], slots)
+        stats["ratio"], rounds = compare(op, stats["ceiling"])
+        if rounds is not None:
+            stats["round_ratios"] = rounds
+        strict, rounds = compare(op, STRICT_CEILING_OF.get(op))
+        if strict is not None:
+            stats["strict_ceiling"], stats["strict_ratio"] = STRICT_CEILING_OF[op], strict
+            if rounds is not None:
+                stats["strict_round_ratios"] = rounds
     return out
 
 
