@@ -475,20 +475,18 @@ def plain_save(bind, now: datetime, attempt_id: int, position: int, response, se
     check_position(position)
     if not login_token:
         return None
-    user_agent = integrity.stored_user_agent(user_agent)
+    save = (now, attempt_id, position, response, seq, login_token, ip,
+            integrity.stored_user_agent(user_agent))
     if isinstance(bind, Engine):
         if bind.dialect.name != "postgresql":
             raise TypeError("an Engine bind is for PostgreSQL only (see plain_save_bind)")
         with driver.own_connection(bind) as conn:
-            kept = _plain_save_postgresql(conn, now, attempt_id, position, response, seq,
-                                          login_token, ip, user_agent)
+            kept = _plain_save_postgresql(conn, *save)
     else:
         conn = bind.connection()
-        kept = _plain_save_postgresql(conn, now, attempt_id, position, response, seq,
-                                      login_token, ip, user_agent) \
-            if conn.dialect.name == "postgresql" \
-            else _plain_save_sqlite(conn, now, attempt_id, position, response, seq,
-                                    login_token, ip, user_agent)
+        write = _plain_save_postgresql if conn.dialect.name == "postgresql" \
+            else _plain_save_sqlite
+        kept = write(conn, *save)
         # The update went round the ORM: a copy of the item loaded earlier in this
         # transaction must not answer with the old response.
         if kept and (loaded := bind.identity_map.get(bind.identity_key(AttemptItem,
