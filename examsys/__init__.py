@@ -20,10 +20,13 @@ def select_locale() -> str:
     """The user's own setting, else the one chosen on the page, else the browser's."""
     if not has_request_context():
         return "en"  # the CLI and background jobs speak English
-    if current_user and current_user.is_authenticated and current_user.locale:
-        return current_user.locale
-    if chosen := session.get("locale"):
-        return chosen
+    # No cookie, no login and no language chosen: spare the public API's cookieless
+    # requests (verification, the busiest) loading nobody.
+    if request.cookies:
+        if current_user and current_user.is_authenticated and current_user.locale:
+            return current_user.locale
+        if chosen := session.get("locale"):
+            return chosen
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"], default="en")
     return "zh_CN" if best.startswith("zh") else "en"
 

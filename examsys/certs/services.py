@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -42,8 +43,13 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def serializer() -> URLSafeSerializer:
     """Signs with SECRET_KEY; still accepts tokens signed with SECRET_KEY_FALLBACKS."""
-    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.secret_key]
-    return URLSafeSerializer(keys, salt=TOKEN_SALT)
+    return _serializer((*current_app.config.get("SECRET_KEY_FALLBACKS", []),
+                        current_app.secret_key))
+
+
+@lru_cache(maxsize=8)  # one per set of keys: built for every verification otherwise
+def _serializer(keys: tuple) -> URLSafeSerializer:
+    return URLSafeSerializer(list(keys), salt=TOKEN_SALT)
 
 
 def token_for(certificate: Certificate) -> str:
