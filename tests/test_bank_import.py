@@ -457,6 +457,83 @@ def test_pool_check_reports_a_section_without_three_times_its_count(app, runner,
     assert "only 12 active items" in result.stderr and "at least 15" in result.stderr
 
 
+BAD_FIELDS = VALID_DOC.replace("""    name: {en: Chemistry, zh: 化学}
+""", """    name: {en: Chemistry, zh: 化学}
+  - key: safety
+    name:
+      en: Safety
+    children: nope
+""") + """\
+certifications:
+  - code: FIELD-CERT
+    name: {en: "Fields", zh: "字段"}
+    level: engineer
+    validity_months: 12
+    blueprint:
+      time_limit_minutes: 20
+      pass_mark: 70
+      sections:
+        - key: fine
+          title: {en: Chemistry, zh: 化学}
+          topics: [chem]
+          levels: [engineer, wizard]
+          count: 0
+          points: -1
+          types: [crossword]
+"""
+
+
+def test_section_and_topic_problems_point_at_their_fields_lines(app, runner, tmp_path):
+    path = write(tmp_path, "fields.yaml", BAD_FIELDS)
+    result = runner.invoke(args=["check-bank", str(path)])
+    assert result.exit_code == 1
+    where = "FIELD-CERT.blueprint.sections[0]"
+    assert cli_problems(result.stderr) == {
+        # The name without zh is reported where the name starts, not the topic.
+        (str(path), BAD_FIELDS.splitlines().index("    name:") + 1, "topics[safety].name"),
+        (str(path), line_of(BAD_FIELDS, "children: nope"), "topics[safety].children"),
+        (str(path), line_of(BAD_FIELDS, "wizard"), f"{where}.levels"),
+        (str(path), line_of(BAD_FIELDS, "count: 0"), f"{where}.count"),
+        (str(path), line_of(BAD_FIELDS, "points: -1"), f"{where}.points"),
+        (str(path), line_of(BAD_FIELDS, "crossword"), f"{where}.types")}
+
+
+PLAIN_ITEMS = VALID_DOC.replace("""  - key: chem
+""", """  - just a word
+  - key: chem
+""") + """\
+  - key: SHORT-0001
+    topic: chem
+    type: short_text
+    levels: [engineer]
+    difficulty: 1
+    stem: {en: "Name the anode.", zh: "说出负极。"}
+    answers:
+      - graphite
+      - ""
+  - key: PICK-0001
+    topic: chem
+    type: single_choice
+    levels: [engineer]
+    difficulty: 1
+    stem: {en: "Pick one.", zh: "选一个。"}
+    options:
+      - {id: a, text: {en: A, zh: 甲}, correct: true}
+      - not a mapping
+      - {id: c, text: {en: C, zh: 丙}}
+"""
+
+
+def test_problems_with_items_of_a_list_point_at_the_items_lines(app, runner, tmp_path):
+    path = write(tmp_path, "items.yaml", PLAIN_ITEMS)
+    result = runner.invoke(args=["check-bank", str(path)])
+    assert result.exit_code == 1
+    assert cli_problems(result.stderr) == {
+        (str(path), line_of(PLAIN_ITEMS, "just a word"), "topics"),
+        (str(path), line_of(PLAIN_ITEMS, '- ""'), "SHORT-0001.answers[1]"),
+        (str(path), line_of(PLAIN_ITEMS, "not a mapping"), "PICK-0001.options[1]")}
+
+
 def test_pool_check_counts_questions_already_in_the_bank(app, bank, runner, tmp_path):
     fits = POOL_CERT.replace("count: 5", "count: 4")
     ok = runner.invoke(args=["import-bank", str(write(tmp_path, "fits.yaml", fits))])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from examsys.bank.models import LEVELS, Status
 from examsys.bank.types import REGISTRY
 from examsys.bank.types.base import read_texts
-from examsys.bank.yamlio import LineDict, Problems, load_yaml
+from examsys.bank.yamlio import LineDict, Problems, item_line, load_yaml
 from examsys.core.i18n import _
 
 KEY = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
@@ -107,7 +107,7 @@ def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
             continue
         for index, item in enumerate(items):
             if not isinstance(item, LineDict):
-                problems.add(getattr(items, "line", 0), f"{section}[{index}]",
+                problems.add(item_line(items, index), f"{section}[{index}]",
                              _("must be a mapping"))
                 continue
             reader(item, name, doc, problems)
@@ -116,24 +116,26 @@ def parse_document(name: str, data: bytes, problems: Problems) -> BankDocument:
 
 def _read_topics(items, parent: str | None, doc: BankDocument, problems: Problems,
                  name: str) -> None:
-    for item in items:
-        line = getattr(item, "line", getattr(items, "line", 0))
+    for index, item in enumerate(items):
+        line = item_line(items, index)
         if not isinstance(item, dict):
             problems.add(line, "topics", _("each topic is a mapping with key and name"))
             continue
+        at = _field_lines(item, line)
         key = item.get("key")
         if not isinstance(key, str) or not TOPIC_KEY.match(key):
-            problems.add(line, "topics.key", _("must be lower-case letters, digits or _"))
+            problems.add(at("key"), "topics.key", _("must be lower-case letters, digits or _"))
             continue
         path = f"{parent}/{key}" if parent else key
-        names = read_texts(item.get("name"), f"topics[{path}].name", problems, line) or {}
+        names = read_texts(item.get("name"), f"topics[{path}].name", problems, at("name")) or {}
         if names and set(names) != {"en", "zh"}:
-            problems.add(line, f"topics[{path}].name", _("a topic needs both en and zh names"))
+            problems.add(at("name"), f"topics[{path}].name",
+                         _("a topic needs both en and zh names"))
         doc.topics.append(TopicRecord(path, parent, names.get("en", ""), names.get("zh", ""),
                                       name, line))
         children = item.get("children") or []
         if not isinstance(children, list):
-            problems.add(line, f"topics[{path}].children", _("must be a list"))
+            problems.add(at("children"), f"topics[{path}].children", _("must be a list"))
         else:
             _read_topics(children, path, doc, problems, name)
 
@@ -249,6 +251,13 @@ def _read_certification(c: LineDict, name: str, doc: BankDocument, problems: Pro
         problems.prefix = ""
 
 
+def _field_lines(mapping, line: int):
+    """``line_of`` for ``mapping``'s fields, read from YAML; else every field on ``line``."""
+    if isinstance(mapping, LineDict):
+        return mapping.line_of
+    return lambda _field: line
+
+
 def _read_blueprint(b, line: int, problems: Problems) -> dict:
     if not isinstance(b, dict):
         problems.add(line, "blueprint", _("is required"))
@@ -279,30 +288,33 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
         if not isinstance(s, dict):
             problems.add(sline, where, _("must be a mapping"))
             continue
+        at = _field_lines(s, sline)
         key = s.get("key")
         if not isinstance(key, str) or not TOPIC_KEY.match(key) or key in keys:
-            problems.add(sline, f"{where}.key", _("must be a unique lower-case key"))
+            problems.add(at("key"), f"{where}.key", _("must be a unique lower-case key"))
         keys.add(key)
-        title = read_texts(s.get("title"), f"{where}.title", problems, sline) or {}
+        title = read_texts(s.get("title"), f"{where}.title", problems, at("title")) or {}
         topics = s.get("topics")
         if not isinstance(topics, list) or not topics or not all(
                 isinstance(t, str) for t in topics):
-            problems.add(sline, f"{where}.topics", _("must be a non-empty list of topic paths"))
+            problems.add(at("topics"), f"{where}.topics",
+                         _("must be a non-empty list of topic paths"))
             topics = []
         levels = s.get("levels")
         if not isinstance(levels, list) or not levels or any(lv not in LEVELS for lv in levels):
-            problems.add(sline, f"{where}.levels", _("must be a non-empty list of level codes"))
+            problems.add(at("levels"), f"{where}.levels",
+                         _("must be a non-empty list of level codes"))
             levels = []
         count = _int(s.get("count"), 1, 500)
         if count is None:
-            problems.add(sline, f"{where}.count", _("must be a whole number from 1 to 500"))
+            problems.add(at("count"), f"{where}.count", _("must be a whole number from 1 to 500"))
         points = s.get("points", 1)
         if not isinstance(points, int | float) or isinstance(points, bool) or points <= 0:
-            problems.add(sline, f"{where}.points", _("must be a positive number"))
+            problems.add(at("points"), f"{where}.points", _("must be a positive number"))
         section_pass = s.get("pass_mark")
         if section_pass is not None and (not isinstance(section_pass, int | float)
                                          or not 0 < section_pass <= 100):
-            problems.add(sline, f"{where}.pass_mark",
+            problems.add(at("pass_mark"), f"{where}.pass_mark",
                          _("must be a percentage above 0, at most 100"))
         section = {"key": key, "title": title, "topics": list(topics),
                    "levels": list(levels), "count": count or 1, "points": points,
@@ -310,8 +322,9 @@ def _read_blueprint(b, line: int, problems: Problems) -> dict:
         types = s.get("types")
         if types is not None:
             if not isinstance(types, list) or not types or any(t not in REGISTRY for t in types):
-                problems.add(sline, f"{where}.types", _("must be a non-empty list of %(values)s",
-                                                        values=", ".join(sorted(REGISTRY))))
+                problems.add(at("types"), f"{where}.types",
+                             _("must be a non-empty list of %(values)s",
+                               values=", ".join(sorted(REGISTRY))))
             else:
                 section["types"] = list(types)
         sections.append(section)

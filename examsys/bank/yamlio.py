@@ -33,11 +33,21 @@ class LineDict(dict):
                 line = getattr(node, "key_lines", {}).get(step, line)
                 node = node[step]
             elif isinstance(node, list) and type(step) is int and 0 <= step < len(node):
+                items = getattr(node, "item_lines", ())
+                line = items[step] if step < len(items) else line
                 node = node[step]
                 line = getattr(node, "line", 0) or line
             else:
                 break
         return line
+
+
+def item_line(items, index: int) -> int:
+    """The line of ``items[index]``, read from YAML: a mapping's own, else the item's
+    place in the list, else the list's line (0 for a list not read from a file)."""
+    line = getattr(items[index], "line", 0)
+    lines = getattr(items, "item_lines", ())
+    return line or (lines[index] if index < len(lines) else getattr(items, "line", 0))
 
 
 def _has(mapping: dict, key) -> bool:
@@ -48,7 +58,10 @@ def _has(mapping: dict, key) -> bool:
 
 
 class LineList(list):
+    """A list that remembers the line it started on and, read from YAML, each item's."""
+
     line: int = 0
+    item_lines: tuple = ()
 
 
 # libyaml's parser (bundled in PyYAML's wheels) when present: four times faster on a
@@ -100,6 +113,7 @@ def _mapping(loader, node):
 def _sequence(loader, node):
     value = LineList(loader.construct_sequence(node, deep=True))
     value.line = node.start_mark.line + 1
+    value.item_lines = tuple(item.start_mark.line + 1 for item in node.value)
     return value
 
 

@@ -25,8 +25,8 @@ def read_options(q, problems, min_count: int, max_count: int, *, field: str = "o
         return []
     options, seen = [], set()
     for i, item in enumerate(raw):
-        line = getattr(item, "line", q.line)
         where = f"{field}[{i}]"
+        line = q.line_of(where)  # the item's own line, a mapping's or a plain value's
         if not isinstance(item, dict):
             problems.add(line, where, _("must be a mapping with id and text"))
             continue

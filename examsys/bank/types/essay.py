@@ -28,7 +28,7 @@ class Essay(QuestionType):
                                        lo=1, hi=MAX_CRITERIA))
             raw = []
         for i, item in enumerate(raw):
-            line = getattr(item, "line", q.line)
+            line = q.line_of(f"rubric[{i}]")
             if not isinstance(item, dict):
                 problems.add(line, f"rubric[{i}]", _("must be a mapping with id, criterion "
                                                      "and points"))

@@ -31,7 +31,7 @@ class Matching(QuestionType):
                                       lo=MIN_PAIRS, hi=MAX_PAIRS))
             raw = []
         for i, item in enumerate(raw):
-            line = getattr(item, "line", q.line)
+            line = q.line_of(f"pairs[{i}]")
             if not isinstance(item, dict):
                 problems.add(line, f"pairs[{i}]", _("must be a mapping with id, prompt and "
                                                     "match"))
@@ -47,7 +47,7 @@ class Matching(QuestionType):
                                             n=MAX_DISTRACTORS))
             raw = []
         for i, item in enumerate(raw):
-            line = getattr(item, "line", q.line)
+            line = q.line_of(f"distractors[{i}]")
             if not isinstance(item, dict):
                 problems.add(line, f"distractors[{i}]", _("must be a mapping with id and text"))
                 continue
