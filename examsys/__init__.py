@@ -97,7 +97,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     def _globals():
         from flask_babel import get_locale
 
-        return {"current_lang": str(get_locale() or "en"), "issuer": app.config["ISSUER_NAME"]}
+        lang = str(get_locale() or "en")
+        names = config.issuer_names(app.config)
+        return {"current_lang": lang, "issuer_names": names,
+                "issuer": names[0] if lang.startswith("zh") else names[1]}
 
     return app
 

@@ -59,6 +59,12 @@ def ping_after_idle() -> float | None:
     return float(os.environ.get("EXAMSYS_DB_PING_IDLE", "1"))
 
 
+def issuer_names(cfg) -> tuple[str, str]:
+    """The issuing body's name in Chinese and in English (the English one if no Chinese
+    name is set)."""
+    return cfg.get("ISSUER_NAME_ZH") or cfg["ISSUER_NAME"], cfg["ISSUER_NAME"]
+
+
 def load(app, overrides: dict | None = None) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -92,7 +98,9 @@ def load(app, overrides: dict | None = None) -> None:
         VERIFY_RATE_LIMIT=os.environ.get("EXAMSYS_VERIFY_RATE_LIMIT", "60 per minute"),
         # Days a candidate has to appeal a result, counted from its release.
         APPEAL_DAYS=int(os.environ.get("EXAMSYS_APPEAL_DAYS", "30")),
+        # The issuing body in each language: pages show the reader's, certificates both.
         ISSUER_NAME=os.environ.get("EXAMSYS_ISSUER", "Lithium Battery Certification Board"),
+        ISSUER_NAME_ZH=os.environ.get("EXAMSYS_ISSUER_ZH", "锂电池认证委员会"),
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         PROXY_HOPS=int(os.environ.get("EXAMSYS_PROXY_HOPS", "0")),
     )

@@ -401,6 +401,9 @@ def test_holder_sees_the_certificate_page_after_release(app, cert, candidate):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert cert.serial in html and "张伟" in html
+    # The sheet is bilingual: the issuer in both languages, whatever the page's.
+    assert (f'<span lang="zh-CN">{app.config["ISSUER_NAME_ZH"]}</span> · '
+            f'<span lang="en">{app.config["ISSUER_NAME"]}</span>') in html
     link = re.search(r'id="verify-link">([^<]+)<', html).group(1)
     token = link.rsplit("/verify/", 1)[1]
     assert verify_json(app.test_client(), token=token)["status"] == "valid"

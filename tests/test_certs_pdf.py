@@ -34,7 +34,7 @@ def test_pdf_text_has_the_chinese_name_and_details(app, cert, candidate, tmp_pat
 
     for expected in ("张伟", "ZHANG Wei", "证", "CERTIFICATE", cert.serial,
                      cert.issued_at.strftime("%Y-%m-%d"), cert.expires_at.strftime("%Y-%m-%d"),
-                     app.config["ISSUER_NAME"], "/verify/"):
+                     f'{app.config["ISSUER_NAME_ZH"]} · {app.config["ISSUER_NAME"]}', "/verify/"):
         assert expected in text, expected
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
     assert "yes yes" in fonts  # embedded and subset

@@ -77,6 +77,14 @@ def test_the_browser_language_picks_chinese(client):
     assert '<html lang="zh-CN">' in body and "登录" in body
 
 
+def test_pages_name_the_issuer_in_the_readers_language(app, client):
+    app.config.update(ISSUER_NAME="Battery Board", ISSUER_NAME_ZH="电池委员会")
+    chinese = client.get("/verify", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    english = client.get("/verify", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<footer>电池委员会</footer>" in chinese and "Battery Board" not in chinese
+    assert "<footer>Battery Board</footer>" in english and "电池委员会" not in english
+
+
 def test_the_users_own_setting_wins_over_the_browser(app, candidate):
     db.session.get(User, candidate.id).locale = "en"
     db.session.commit()

@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 
+from examsys import config
 from examsys.certs import qr
 from examsys.certs.models import Certificate
 from examsys.core.labels import level_name, status_name
@@ -107,7 +108,9 @@ def render(cert: Certificate, verify_url: str, now: datetime) -> bytes:
 
     c = cert.certification
     level_zh, level_en = _both(level_name, c.level)
-    line(current_app.config["ISSUER_NAME"], 13, 24, (30, 70, 120))
+    issuer_zh, issuer_en = config.issuer_names(current_app.config)
+    line(issuer_en if issuer_zh == issuer_en else f"{issuer_zh} · {issuer_en}", 13, 24,
+         (30, 70, 120))
     title_zh, title_en = _words(TITLE)
     line("  ".join(title_zh), 34, 36, (30, 70, 120))  # spaced out, as a title is set
     line(title_en.upper(), 16, 55, (30, 70, 120))
