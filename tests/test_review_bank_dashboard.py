@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from examsys.accounts.models import User
 from examsys.bank.models import Question
 from examsys.core.clock import utcnow
-from examsys.exams import delivery
-from examsys.exams.models import AttemptEvent
+from examsys.exams import delivery, scheduling
+from examsys.exams.models import AttemptEvent, Enrollment, ExamSession
 from examsys.extensions import db
 
 from .conftest import MINI_BANK, PASSWORD, csrf_from, login_page
@@ -81,12 +81,12 @@ def test_dashboard_gives_its_script_state_names_minutes_and_integrity_link(app, 
 
 
 @pytest.fixture
-def live_dashboard(make_app, enrolled, examiner, candidate):
+def live_dashboard(make_app, enrolled, examiner, candidate, other_candidate):
     app = make_app(SERVER_NAME=None)
     set_locale(examiner, "zh_CN")
     pytest.review_dashboard = {"email": examiner.email, "session": enrolled.id,
                                "items": enrolled.blueprint.item_count,
-                               "candidate": candidate.id}
+                               "candidate": candidate.id, "other": other_candidate}
     with serving(app) as url:
         yield url
 
@@ -139,6 +139,35 @@ def test_dashboard_script_refreshes_state_answered_and_integrity_events(live_das
         state = row.locator('[data-field="state"]').inner_text()
         assert re.search(r"[\u4e00-\u9fff]", state) and "_" not in state, state
         expect(row.locator('[data-field="seconds_left"]')).to_have_text("—")
+
+        # A retake gets a row of its own after the first, without reloading the page.
+        db.session.scalar(select(Enrollment).where(
+            Enrollment.session_id == session_id,
+            Enrollment.candidate_id == candidate_id)).attempts_allowed = 2
+        db.session.commit()
+        retake, _ = delivery.start_or_resume(db.session, utcnow(), session_id, candidate_id)
+        db.session.commit()
+        assert retake.id != attempt_id
+        rows = page.locator("#progress-rows tr")
+        expect(rows).to_have_count(2)
+        second = page.locator(f'#progress-rows tr[data-attempt="{retake.id}"]')
+        expect(second.locator('[data-field="state"]')).to_have_text("作答中")
+        expect(second.locator('[data-field="answered"]')).to_have_text(f"0 / {items}")
+        assert second.locator('[data-field="integrity_events"] a').get_attribute(
+            "href").endswith(f"/attempts/{retake.id}/integrity")
+        expect(rows.nth(0)).to_have_attribute("data-attempt", str(attempt_id))
+
+        # So does a candidate enrolled and started since the page was drawn, at the end.
+        other = known["other"]
+        scheduling.enroll(db.session, utcnow(), db.session.get(ExamSession, session_id),
+                          [scheduling.EnrollRow(other.email)], actor_id=None)
+        db.session.commit()
+        theirs, _ = delivery.start_or_resume(db.session, utcnow(), session_id, other.id)
+        db.session.commit()
+        expect(rows).to_have_count(3)
+        expect(rows.nth(2)).to_have_attribute("data-attempt", str(theirs.id))
+        expect(rows.nth(2).locator("td").first).to_have_text(other.name)
+        expect(rows.nth(2).locator('[data-field="state"]')).to_have_text("作答中")
         context.close()
         browser.close()
 

@@ -10,9 +10,24 @@
 
   function rowOf(c) {
     // A row per attempt; a candidate who had not started when the page was drawn has a
-    // row without one, which becomes the attempt's row once it exists.
-    return root.querySelector(`tr[data-attempt="${c.attempt_id}"]`) ||
+    // row without one, which becomes the attempt's row once it exists. A retake gets a
+    // new row after the candidate's earlier ones, a candidate enrolled since, one at the end.
+    const found = root.querySelector(`tr[data-attempt="${c.attempt_id}"]`) ||
       root.querySelector(`tr[data-enrollment="${c.enrollment_id}"]:not([data-attempt])`);
+    if (found) return found;
+    const row = document.createElement("tr");
+    row.dataset.enrollment = c.enrollment_id;
+    const name = document.createElement("td");
+    name.textContent = c.candidate;
+    row.append(name, ...["state", "answered", "seconds_left", "integrity_events"].map((f) => {
+      const cell = document.createElement("td");
+      cell.dataset.field = f;
+      return cell;
+    }));
+    const earlier = root.querySelectorAll(`tr[data-enrollment="${c.enrollment_id}"]`);
+    if (earlier.length) earlier[earlier.length - 1].after(row);
+    else root.querySelector("#progress-rows").append(row);
+    return row;
   }
 
   function update(row, c) {
@@ -42,8 +57,7 @@
       }
       for (const c of data.candidates) {
         if (!c.attempt_id) continue;
-        const row = rowOf(c);
-        if (row) update(row, c);
+        update(rowOf(c), c);
       }
     } finally {
       setTimeout(refresh, 10000);
