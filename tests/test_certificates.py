@@ -267,6 +267,19 @@ def test_after_a_key_rotation_new_tokens_are_signed_with_the_new_key(app, cert, 
                        token=new_token)["status"] == "invalid"
 
 
+def test_keys_of_any_kind_itsdangerous_takes_still_sign_and_verify(app, cert, make_app):
+    """The serializer is kept per set of keys; keys that cannot be kept (a bytearray) are
+    still used."""
+    serial = cert.serial
+    rotated = make_app(SECRET_KEY=b"new", SECRET_KEY_FALLBACKS=[bytearray(b"old")])
+    with make_app(SECRET_KEY="old").app_context():
+        old_token = services.serializer().dumps({"s": serial})
+    with rotated.app_context():
+        new_token = services.serializer().dumps({"s": serial})
+    for token in (old_token, new_token):
+        assert verify_json(rotated.test_client(), token=token)["status"] == "valid"
+
+
 # ---------------------------------------------------------------- revoked and expired
 
 

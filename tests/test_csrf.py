@@ -109,3 +109,17 @@ def test_a_forged_token_is_never_remembered(app, candidate, enrolled, verificati
                                         headers={"X-CSRFToken": forged}))
     assert verifications == [forged, forged]
     assert forged not in csrf._verified
+
+
+def test_a_list_of_keys_is_never_remembered_against(app, candidate, enrolled, verifications):
+    """A list can change in place: a token checked against it is verified every time, so
+    removing a key from the list refuses the tokens it signed."""
+    keys = [app.secret_key]
+    app.config["WTF_CSRF_SECRET_KEY"] = keys
+    api = Api(app.test_client())
+    api.login(candidate.email)
+    assert api.post(_start_url(enrolled), json={}).status_code == 201
+    assert api.post(_start_url(enrolled), json={}).status_code == 200
+    assert len(verifications) == 2
+    keys[:] = ["another key"]
+    assert _refused(api.post(_start_url(enrolled), json={}))

@@ -43,8 +43,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def serializer() -> URLSafeSerializer:
     """Signs with SECRET_KEY; still accepts tokens signed with SECRET_KEY_FALLBACKS."""
-    return _serializer((*current_app.config.get("SECRET_KEY_FALLBACKS", []),
-                        current_app.secret_key))
+    keys = (*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.secret_key)
+    try:
+        return _serializer(keys)
+    except TypeError:  # a key that is no str or bytes (a bytearray): not kept
+        return URLSafeSerializer(list(keys), salt=TOKEN_SALT)
 
 
 @lru_cache(maxsize=8)  # one per set of keys: built for every verification otherwise

@@ -47,7 +47,8 @@ class RememberingCSRFProtect(CSRFProtect):
         return super()._get_csrf_token()
 
     def protect(self, apply_exemptions: bool = False) -> None:
-        """Flask-WTF's ``protect`` (1.2 and 1.3), with the token checked by ``_validate``."""
+        """Flask-WTF's ``protect`` (1.2 and 1.3), with the token checked by ``_validate``.
+        pyproject.toml admits only those releases: review this copy before a newer one."""
         if apply_exemptions and (not request.endpoint or self._is_exempt()):
             return
         if request.method not in current_app.config["WTF_CSRF_METHODS"]:
@@ -81,7 +82,8 @@ class RememberingCSRFProtect(CSRFProtect):
                 token, return_timestamp=True)
         except BadData:  # verified with another key than this one: not remembered
             return
-        if isinstance(raw, str):
+        # A key that could change in place (a list of keys) is never remembered against.
+        if isinstance(raw, str) and isinstance(key, str | bytes):
             if len(self._verified) >= self.capacity:
                 self._verified = {}
             self._verified[token] = (raw, key, int(signed_at.timestamp()))
