@@ -66,6 +66,39 @@ def test_a_lost_connection_is_invalidated_and_the_pool_replaces_it(pg):
     assert db.session.scalar(select(func.pg_backend_pid())) != pid
 
 
+def test_own_connection_runs_each_statement_as_its_own_transaction_and_hands_it_back(
+        pg, candidate):
+    user_id = candidate.id
+    db.session.commit()
+    renamed = update(User).where(User.id == user_id).values(name="Own")
+    with driver.own_connection(db.engine) as conn:
+        raw = conn.connection.driver_connection
+        assert raw.autocommit
+        driver.fetch_one(conn, renamed, {"id_1": user_id, "name": "Own"})
+        # Committed by itself: another connection sees it before the block ends.
+        with db.engine.connect() as other:
+            assert other.scalar(select(User.name).where(User.id == user_id)) == "Own"
+        with pytest.raises(DataError):
+            driver.fetch_one(conn, select(literal_column("1 / 0").label("x")), {})
+    # The pool has it back as it lent it: not in autocommit, no transaction open.
+    assert not raw.autocommit
+    assert raw.info.transaction_status == raw.info.transaction_status.IDLE
+    with db.engine.connect() as again:
+        assert not again.connection.driver_connection.autocommit
+
+
+def test_own_connection_lost_mid_block_is_replaced(pg):
+    with driver.own_connection(db.engine) as conn:
+        pid = driver.fetch_one(conn, select(func.pg_backend_pid().label("pid")), {}).pid
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as caught:
+            driver.fetch_one(conn, select(literal_column("1").label("one")), {})
+        assert caught.value.connection_invalidated
+    with driver.own_connection(db.engine) as conn:
+        assert driver.fetch_one(conn, select(func.pg_backend_pid().label("pid")), {}).pid != pid
+
+
 def _audit_rows(actor_id: int, tag: str) -> list[dict]:
     at = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
     return [{"at": at, "actor_id": actor_id, "action": tag, "object_type": "t\tab\\slash",
