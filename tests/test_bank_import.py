@@ -425,16 +425,23 @@ def test_check_bank_reports_problems_and_exits_1(app, runner, tmp_path):
     assert snapshot() == EMPTY
 
 
-POOL_CERT = """\
+def certification_yaml(code: str, sections: str) -> str:
+    """A certifications list of one, ``code``, with a 20-minute blueprint of ``sections``
+    (YAML list items, indented as a blueprint's)."""
+    return f"""\
 certifications:
-  - code: POOL-CERT
-    name: {en: "Pool test", zh: "题库测试"}
+  - code: {code}
+    name: {{en: "{code} test", zh: "{code} 测试"}}
     level: engineer
     validity_months: 12
     blueprint:
       time_limit_minutes: 20
       pass_mark: 70
       sections:
+""" + sections
+
+
+POOL_CERT = certification_yaml("POOL-CERT", """\
         - key: fine
           title: {en: Chemistry, zh: 化学}
           topics: [chem]
@@ -445,7 +452,7 @@ certifications:
           topics: [safety]
           levels: [skill_3]
           count: 5
-"""
+""")
 
 
 def test_pool_check_reports_a_section_without_three_times_its_count(app, runner, tmp_path):
@@ -463,16 +470,7 @@ BAD_FIELDS = VALID_DOC.replace("""    name: {en: Chemistry, zh: 化学}
     name:
       en: Safety
     children: nope
-""") + """\
-certifications:
-  - code: FIELD-CERT
-    name: {en: "Fields", zh: "字段"}
-    level: engineer
-    validity_months: 12
-    blueprint:
-      time_limit_minutes: 20
-      pass_mark: 70
-      sections:
+""") + certification_yaml("FIELD-CERT", """\
         - key: fine
           title: {en: Chemistry, zh: 化学}
           topics: [chem]
@@ -480,7 +478,7 @@ certifications:
           count: 0
           points: -1
           types: [crossword]
-"""
+""")
 
 
 def test_section_and_topic_problems_point_at_their_fields_lines(app, runner, tmp_path):

@@ -54,14 +54,20 @@ def test_a_driver_error_is_sqlalchemys_and_the_session_goes_on(pg):
     assert db.session.scalar(select(literal_column("2"))) == 2
 
 
-def test_a_lost_connection_is_invalidated_and_the_pool_replaces_it(pg):
-    conn = db.session.connection()
+def _lose(conn) -> int:
+    """End ``conn``'s server process and check that its next statement fails as a lost
+    connection, invalidated; returns the process's id."""
     pid = driver.fetch_one(conn, select(func.pg_backend_pid().label("pid")), {}).pid
     with db.engine.connect() as other:
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     with pytest.raises(OperationalError) as caught:
         driver.fetch_one(conn, select(literal_column("1").label("one")), {})
     assert caught.value.connection_invalidated
+    return pid
+
+
+def test_a_lost_connection_is_invalidated_and_the_pool_replaces_it(pg):
+    pid = _lose(db.session.connection())
     db.session.rollback()
     assert db.session.scalar(select(func.pg_backend_pid())) != pid
 
@@ -89,12 +95,7 @@ def test_own_connection_runs_each_statement_as_its_own_transaction_and_hands_it_
 
 def test_own_connection_lost_mid_block_is_replaced(pg):
     with driver.own_connection(db.engine) as conn:
-        pid = driver.fetch_one(conn, select(func.pg_backend_pid().label("pid")), {}).pid
-        with db.engine.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        with pytest.raises(OperationalError) as caught:
-            driver.fetch_one(conn, select(literal_column("1").label("one")), {})
-        assert caught.value.connection_invalidated
+        pid = _lose(conn)
     with driver.own_connection(db.engine) as conn:
         assert driver.fetch_one(conn, select(func.pg_backend_pid().label("pid")), {}).pid != pid
 
