@@ -63,9 +63,9 @@ def own_connection(engine) -> Iterator[Connection]:
 
     For the statements of this module: the driver's connection is switched itself, not
     through SQLAlchemy's isolation level, whose bookkeeping on the way out and back cost
-    more than the switch (0.025 ms of CPU against 0.015 ms alone; under the exam day's
-    load, py-spy saw the worker holding the GIL for it 0.16 ms per autosave against 0.08).
-    Meant for this module's statements, not SQLAlchemy's ``execute``."""
+    more than the switch itself: 0.025 ms of CPU per checkout instead of 0.015 alone, and
+    under the exam day's load (py-spy, GIL held) about twice the time. Meant for this
+    module's statements, not SQLAlchemy's ``execute``."""
     with engine.connect() as conn:
         if conn.dialect.name != "postgresql":
             yield conn
