@@ -2,11 +2,13 @@
 deadline, when the same login has the exam open in two tabs, and when a sequential exam
 moves on while the answer it leaves is still being sent."""
 
+import contextlib
 import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -156,6 +158,27 @@ def test_unsent_answers_of_two_tabs_are_both_kept(page, live_server):
     expect_saved(tab_c, 1, timeout=30_000)
     expect_saved(tab_c, 2, timeout=30_000)
     assert set(saved_items()) == {1, 2}
+
+
+def test_a_crashed_tabs_unsent_answer_is_sent_by_the_next_page_at_once(page, live_server):
+    """A tab that crashes says nothing (no pagehide): its queue keeps a fresh stamp, which
+    alone would hold it for 20 s. Its Web Lock went with it, so the next page takes the
+    queue at once."""
+    log_in_and_start(page, live_server, pytest.candidate_email)
+    crashed = open_tab(page)
+    crashed.route("**/api/v1/attempts/**", lambda route: route.abort())
+    answer_first_choice(crashed, 1)
+    crashed.wait_for_selector("#save-state.offline")
+    url = crashed.url
+    page.goto("about:blank")  # the first tab leaves: only the crashing one holds the answer
+    with crashed.expect_event("crash", timeout=5_000), \
+            contextlib.suppress(PlaywrightError):  # the navigation dies with the renderer
+        crashed.goto("chrome://crash")
+    assert saved_items() == {}
+    page.goto(url)
+    page.wait_for_selector("#exam")
+    expect_saved(page, 1, timeout=8_000)  # well before the stamp's 20 s
+    assert set(saved_items()) == {1}
 
 
 @pytest.mark.parametrize("failure", ["network", "server"])

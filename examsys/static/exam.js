@@ -76,7 +76,28 @@
     } catch (e) { /* storage unavailable: this tab only knows its own queue */ }
     return out;
   }
-  const gone = (queue) => !queue.at || Date.now() - queue.at > GONE_AFTER;
+  // Where the browser has Web Locks, each tab holds a lock named by its queue from its
+  // start for as long as it lives: a queue stamped before a look at the locks, whose lock
+  // nobody held then, is a gone tab's, even one that crashed without a word (its stamp
+  // alone would keep it for GONE_AFTER). Elsewhere the stamp stays the rule.
+  let heldLocks = null;
+  let locksSeenAt = 0;
+  if (navigator.locks) {
+    navigator.locks.request(storeKey, () => new Promise(() => {})).catch(() => {});
+  }
+  function checkLocks() {
+    if (!navigator.locks) return Promise.resolve();
+    const asked = Date.now();
+    return navigator.locks.query()
+      .then((state) => {
+        heldLocks = new Set((state.held || []).map((lock) => lock.name));
+        locksSeenAt = asked;
+      })
+      .catch(() => { heldLocks = null; });
+  }
+  const gone = (queue) => !queue.at || Date.now() - queue.at > GONE_AFTER ||
+    (heldLocks !== null && queue.key !== storePrefix && queue.at < locksSeenAt &&
+     !heldLocks.has(queue.key));
   const remember = (at = Date.now()) => {
     try {
       if (pending.length) {
@@ -351,7 +372,7 @@
       return;
     }
     if (event.newValue === null) return;
-    const queue = parseQueue(event.newValue);
+    const queue = { key: event.key, ...parseQueue(event.newValue) };
     if (gone(queue)) adoptGone();
     else take(queue.entries, false);
   });
@@ -363,7 +384,7 @@
   });
   setInterval(() => {
     if (pending.length) remember();
-    adoptGone();
+    checkLocks().then(adoptGone);
   }, STAMP_EVERY);
 
   // Answers still waiting from a page left earlier are shown and sent again; those of live
@@ -373,6 +394,7 @@
   if (sequential) display(current);
   paintAll();
   flush();
+  checkLocks().then(adoptGone);
 
   // ------------------------------------------------------------ summary before submit
   function listItems(ul, positions) {
