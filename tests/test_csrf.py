@@ -5,6 +5,8 @@ import pytest
 from itsdangerous import TimestampSigner
 
 from examsys.core import csrf as remembering
+from examsys.core import verified
+from examsys.core.verified import VerifiedValues
 from examsys.extensions import csrf
 
 from .conftest import Api
@@ -13,7 +15,7 @@ from .conftest import Api
 @pytest.fixture
 def verifications(monkeypatch):
     """A fresh memory, and the tokens Flask-WTF verified from scratch, in order."""
-    monkeypatch.setattr(csrf, "_verified", {})
+    monkeypatch.setattr(csrf, "_verified", VerifiedValues())
     seen = []
 
     def counted(token):
@@ -69,10 +71,10 @@ def test_a_remembered_token_is_refused_once_its_time_is_up(app, candidate, enrol
     api = Api(app.test_client())
     api.login(candidate.email)
     assert api.post(_start_url(enrolled), json={}).status_code == 201
-    start = remembering._now()
+    start = verified.now()
 
     def at(seconds_later: int) -> None:
-        monkeypatch.setattr(remembering, "_now", lambda: start + seconds_later)
+        monkeypatch.setattr(verified, "now", lambda: start + seconds_later)
         monkeypatch.setattr(TimestampSigner, "get_timestamp",
                             lambda self: start + seconds_later)
 

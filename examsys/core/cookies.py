@@ -12,21 +12,17 @@ Only contents made of plain values (strings, numbers, booleans, None) are rememb
 that no request can change another's copy in place (flashed messages are lists).
 """
 
-import time
-
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
+
+from examsys.core.verified import VerifiedValues
 
 _PLAIN = (str, int, float, bool, type(None))
 
 
 class RememberingSessionInterface(SecureCookieSessionInterface):
-    # Enough for every candidate a worker serves in a season's busiest hour; when full the
-    # memory starts afresh (cheaper and simpler than tracking the least recently used).
-    capacity = 20_000
-
     def __init__(self) -> None:
-        self._verified: dict[str, tuple[dict, int, tuple]] = {}
+        self._verified = VerifiedValues()
 
     def open_session(self, app, request):
         value = request.cookies.get(self.get_cookie_name(app))
@@ -34,16 +30,13 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
             return super().open_session(app, request)
         keys = (app.secret_key, *app.config["SECRET_KEY_FALLBACKS"])
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        known = self._verified.get(value)
-        if known is not None and known[2] == keys and 0 <= int(time.time()) - known[1] <= max_age:
-            return self.session_class(known[0])  # a copy: the remembered dict stays as is
+        if (known := self._verified.recall(value, keys, max_age)) is not None:
+            return self.session_class(known)  # a copy: the remembered dict stays as is
         try:
             data, signed_at = self.get_signing_serializer(app).loads(
                 value, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
         if all(isinstance(v, _PLAIN) for v in data.values()):
-            if len(self._verified) >= self.capacity:
-                self._verified = {}
-            self._verified[value] = (dict(data), int(signed_at.timestamp()), keys)
+            self._verified.keep(value, dict(data), keys, signed_at)
         return self.session_class(data)

@@ -16,28 +16,20 @@ session) goes through Flask-WTF's own ``validate_csrf`` and answers with its mes
 """
 
 import hmac
-import time
 
 from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFProtect, logger, same_origin, validate_csrf
 from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms import ValidationError
 
+from examsys.core.verified import VerifiedValues
+
 SALT = "wtf-csrf-token"  # Flask-WTF's
 
 
-def _now() -> int:
-    """The clock itsdangerous measures a token's age with (whole seconds)."""
-    return int(time.time())
-
-
 class RememberingCSRFProtect(CSRFProtect):
-    # Enough for every token a worker sees in a season's busiest hour; when full the
-    # memory starts afresh (cheaper and simpler than tracking the least recently used).
-    capacity = 20_000
-
     def __init__(self, app=None):
-        self._verified: dict[str, tuple[str, str | bytes, int]] = {}
+        self._verified = VerifiedValues()
         super().__init__(app)
 
     def _get_csrf_token(self):
@@ -71,10 +63,8 @@ class RememberingCSRFProtect(CSRFProtect):
         config = current_app.config
         key = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
         field, limit = config["WTF_CSRF_FIELD_NAME"], config["WTF_CSRF_TIME_LIMIT"]
-        known = self._verified.get(token) if token else None
-        if (known is not None and known[1] == key and field in session
-                and hmac.compare_digest(session[field], known[0])
-                and (limit is None or 0 <= _now() - known[2] <= limit)):
+        raw = self._verified.recall(token, key, limit) if token else None
+        if raw is not None and field in session and hmac.compare_digest(session[field], raw):
             return
         validate_csrf(token)  # raises, with Flask-WTF's own message
         try:
@@ -84,6 +74,4 @@ class RememberingCSRFProtect(CSRFProtect):
             return
         # A key that could change in place (a list of keys) is never remembered against.
         if isinstance(raw, str) and isinstance(key, str | bytes):
-            if len(self._verified) >= self.capacity:
-                self._verified = {}
-            self._verified[token] = (raw, key, int(signed_at.timestamp()))
+            self._verified.keep(token, raw, key, signed_at)
