@@ -33,21 +33,23 @@ class LineDict(dict):
                 line = getattr(node, "key_lines", {}).get(step, line)
                 node = node[step]
             elif isinstance(node, list) and type(step) is int and 0 <= step < len(node):
-                items = getattr(node, "item_lines", ())
-                line = items[step] if step < len(items) else line
+                line = item_line(node, step, line)
                 node = node[step]
-                line = getattr(node, "line", 0) or line
             else:
                 break
         return line
 
 
-def item_line(items, index: int) -> int:
+def item_line(items, index: int, default: int | None = None) -> int:
     """The line of ``items[index]``, read from YAML: a mapping's own, else the item's
-    place in the list, else the list's line (0 for a list not read from a file)."""
-    line = getattr(items[index], "line", 0)
+    place in the list, else ``default`` or the list's line (0 for a list not read from a
+    file)."""
+    if line := getattr(items[index], "line", 0):
+        return line
     lines = getattr(items, "item_lines", ())
-    return line or (lines[index] if index < len(lines) else getattr(items, "line", 0))
+    if index < len(lines):
+        return lines[index]
+    return getattr(items, "line", 0) if default is None else default
 
 
 def _has(mapping: dict, key) -> bool:

@@ -47,7 +47,7 @@ def serializer() -> URLSafeSerializer:
     try:
         return _serializer(keys)
     except TypeError:  # a key that is no str or bytes (a bytearray): not kept
-        return URLSafeSerializer(list(keys), salt=TOKEN_SALT)
+        return _serializer.__wrapped__(keys)
 
 
 @lru_cache(maxsize=8)  # one per set of keys: built for every verification otherwise
