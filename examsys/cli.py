@@ -237,7 +237,7 @@ def create_user_command(email, role, name):
 @with_appcontext
 def close_overdue_command():
     """Close and grade every attempt past its deadline, and release the results of
-    after-close sessions whose window has closed (run it from cron every minute)."""
+    after-close sessions whose windows have all closed (run it from cron every minute)."""
     from examsys.exams.delivery import close_overdue
 
     closed = close_overdue(db.session, utcnow())

@@ -15,8 +15,8 @@ from examsys.bank.types import get_type
 from examsys.certs import lifecycle, services
 from examsys.certs.models import Certificate
 from examsys.core.clock import utcnow
-from examsys.exams import delivery, scheduling
-from examsys.exams.models import Attempt, AttemptItem, ExamSession
+from examsys.exams import delivery, integrity, scheduling
+from examsys.exams.models import Attempt, AttemptItem, Enrollment, ExamSession
 from examsys.extensions import db
 
 from .conftest import Api, add_user, csrf_from, statements_run
@@ -505,6 +505,54 @@ def test_the_sweeper_issues_the_certificates_of_a_closed_after_close_session(
     assert certificate_of(failed) is None
     delivery.close_overdue(db.session, utcnow())  # once: a second sweep issues nothing more
     assert db.session.scalar(select(func.count(Certificate.id))) == 1
+
+
+def test_after_close_results_wait_for_the_last_candidates_own_window(
+        app, bank, examiner, candidate, other_candidate, clock):
+    es = make_session(examiner, release="after_close")
+    enroll(es, candidate, other_candidate)
+    later = db.session.scalar(select(Enrollment).where(
+        Enrollment.candidate_id == other_candidate.id))
+    own_close = es.closes_at + timedelta(hours=2)
+    integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
+                                opens_at=es.opens_at, closes_at=own_close)
+    db.session.commit()
+    attempt = sit(es, candidate)
+    holder = logged_in(app, candidate)
+    staff = logged_in(app, examiner)
+    assert "own window closes" in staff.get(f"/staff/sessions/{es.id}").get_data(as_text=True)
+
+    # The session's window has closed; the other candidate may still be sitting.
+    clock.move_to(es.closes_at + timedelta(minutes=5))
+    delivery.close_overdue(db.session, utcnow())
+    body = holder.get(f"/api/v1/attempts/{attempt.id}").get_json()
+    assert (body["released"], body["result"]) == (False, None)
+    assert certificate_of(attempt) is None
+
+    clock.move_to(own_close)
+    delivery.close_overdue(db.session, utcnow())
+    body = holder.get(f"/api/v1/attempts/{attempt.id}").get_json()
+    assert body["released"] is True and body["result"]["passed"] is True
+    cert = certificate_of(attempt)
+    assert cert is not None and cert.issued_at == own_close
+
+
+def test_an_own_window_taken_back_no_longer_holds_the_results(
+        app, bank, examiner, candidate, other_candidate, clock):
+    es = make_session(examiner, release="after_close")
+    enroll(es, candidate, other_candidate)
+    later = db.session.scalar(select(Enrollment).where(
+        Enrollment.candidate_id == other_candidate.id))
+    for closes_at in (es.closes_at + timedelta(hours=2), None):
+        integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
+                                    opens_at=closes_at and es.opens_at, closes_at=closes_at)
+        db.session.commit()
+    attempt = sit(es, candidate)
+    assert db.session.get(ExamSession, es.id).own_windows_close_at is None
+
+    clock.move_to(es.closes_at)
+    delivery.close_overdue(db.session, utcnow())
+    assert certificate_of(attempt) is not None
 
 
 def test_a_candidate_who_looks_before_the_sweeper_gets_the_certificate_then(

@@ -92,13 +92,16 @@ def past_grace(deadline: datetime, grace_seconds: int, now: datetime) -> bool:
     return now > deadline + timedelta(seconds=grace_seconds)
 
 
-def session_released(release: str, closes_at: datetime, released_at: datetime | None,
+def session_released(release: str, all_closed_at: datetime, released_at: datetime | None,
                      now: datetime) -> bool:
-    """Whether a session's release policy lets its graded results be seen now."""
+    """Whether a session's release policy lets its graded results be seen now.
+
+    After close means after every window closed, the candidates' own ones included
+    (``ExamSession.all_closed_at``): nobody still sitting learns another's result."""
     if release == ReleasePolicy.IMMEDIATE:
         return True
     if release == ReleasePolicy.AFTER_CLOSE:
-        return now >= closes_at
+        return now >= all_closed_at
     return released_at is not None and released_at <= now
 
 
@@ -111,7 +114,7 @@ def result_released_at(attempt: Attempt) -> datetime | None:
     if es.release == ReleasePolicy.IMMEDIATE:
         return attempt.graded_at
     if es.release == ReleasePolicy.AFTER_CLOSE:
-        return max(es.closes_at, attempt.graded_at)
+        return max(es.all_closed_at, attempt.graded_at)
     return max(es.released_at, attempt.graded_at) if es.released_at else None
 
 
@@ -119,7 +122,7 @@ def results_released(attempt: Attempt, now: datetime) -> bool:
     if attempt.state != AttemptState.GRADED:
         return False
     es = attempt.session
-    return session_released(es.release, es.closes_at, es.released_at, now)
+    return session_released(es.release, es.all_closed_at, es.released_at, now)
 
 
 def lock_attempt(session, attempt_id: int, candidate_id: int | None = None) -> Attempt:
@@ -735,11 +738,14 @@ def release_results(session, now: datetime, exam_session_id: int) -> int:
 
 
 def release_closed_sessions(session, now: datetime) -> int:
-    """Release the results of after-close sessions whose window has closed (the sweeper's
-    part: nothing happens at the moment a window closes). Returns how many sessions."""
+    """Release the results of after-close sessions whose windows have all closed, the
+    candidates' own ones included (the sweeper's part: nothing happens at the moment a
+    window closes). Returns how many sessions."""
+    own_close = ExamSession.own_windows_close_at
     ids = session.scalars(
         select(ExamSession.id).join(Attempt, Attempt.session_id == ExamSession.id)
         .where(ExamSession.release == ReleasePolicy.AFTER_CLOSE, ExamSession.closes_at <= now,
+               or_(own_close.is_(None), own_close <= now),
                Attempt.state == AttemptState.GRADED,
                or_(Attempt.results_notified_at.is_(None),
                    and_(Attempt.passed.is_(True), _NO_CERTIFICATE)))
@@ -764,8 +770,8 @@ def close_if_overdue(session, now: datetime, attempt_id: int) -> bool:
 
 def close_overdue(session, now: datetime, batch: int = 200) -> int:
     """Close every attempt whose deadline and grace have passed; commits per batch. First
-    releases the results (certificates, notices) of after-close sessions whose window has
-    closed."""
+    releases the results (certificates, notices) of after-close sessions whose windows
+    have all closed."""
     release_closed_sessions(session, now)
     session.commit()
     closed, after = 0, 0

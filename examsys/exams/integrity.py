@@ -4,12 +4,18 @@ invalidation by an examiner, and accommodations that move a running attempt's de
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from examsys.core import audit
 from examsys.core.errors import Conflict, Invalid, NotFound
 from examsys.exams import notifications
-from examsys.exams.models import Attempt, AttemptEvent, AttemptState, Enrollment
+from examsys.exams.models import (
+    Attempt,
+    AttemptEvent,
+    AttemptState,
+    Enrollment,
+    ExamSession,
+)
 
 # What the exam page may report about itself (anything else is refused).
 CLIENT_EVENTS = frozenset({"focus_lost", "focus_returned", "hidden", "visible", "offline",
@@ -166,6 +172,7 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
               "time_multiplier": enrollment.time_multiplier}
     enrollment.extra_minutes, enrollment.time_multiplier = extra_minutes, float(time_multiplier)
     enrollment.opens_at_override, enrollment.closes_at_override = opens_at, closes_at
+    _keep_own_windows_close(session, enrollment.session_id)
     data = {"before": before, "extra_minutes": extra_minutes,
             "time_multiplier": float(time_multiplier),
             "opens_at": opens_at.isoformat() if opens_at else None,
@@ -182,3 +189,15 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
         log_event(session, now, attempt, "deadline_moved", data=data["deadline"])
     audit.record(session, now, actor_id, "enrollment.accommodation", enrollment, data)
     return enrollment
+
+
+def _keep_own_windows_close(session, exam_session_id: int) -> None:
+    """The session's ``own_windows_close_at`` after an own window changed: the latest one
+    (the session's row locked first, so that two changes at once cannot each keep a
+    latest that leaves out the other's window; FOR NO KEY UPDATE, which lets attempts be
+    started meanwhile: their foreign key only shares the row's key)."""
+    es = session.scalars(select(ExamSession).where(ExamSession.id == exam_session_id)
+                         .with_for_update(of=ExamSession, key_share=True)).one()
+    es.own_windows_close_at = session.scalar(
+        select(func.max(Enrollment.closes_at_override))
+        .where(Enrollment.session_id == exam_session_id))

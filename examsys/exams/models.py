@@ -69,6 +69,13 @@ class ReleasePolicy(enum.StrEnum):
     MANUAL = "manual"
 
 
+def all_closed_at(closes_at: datetime, own_windows_close_at: datetime | None) -> datetime:
+    """When no candidate can sit a session any more: its window and every candidate's own
+    window closed."""
+    own = own_windows_close_at
+    return closes_at if own is None or own <= closes_at else own
+
+
 class ExamSession(db.Model):
     __tablename__ = "exam_session"
 
@@ -87,11 +94,18 @@ class ExamSession(db.Model):
     allowed_networks: Mapped[list | None] = mapped_column(JSON)
     # Spread the opening minute: each candidate may start up to this many seconds late.
     stagger_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the last of its candidates' own windows closes (accommodations; None: nobody
+    # has one), kept by integrity.set_accommodation: an after-close release waits for it.
+    own_windows_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     certification: Mapped[Certification] = relationship(lazy="joined")
     blueprint: Mapped[Blueprint] = relationship()
+
+    @property
+    def all_closed_at(self) -> datetime:
+        return all_closed_at(self.closes_at, self.own_windows_close_at)
 
 
 class Enrollment(db.Model):
