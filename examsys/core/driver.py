@@ -87,32 +87,12 @@ def fetch_one(conn: Connection, stmt: Executable, params: dict, *,
     ``prepare=True`` prepares the statement at its first run on a connection instead of
     its fifth (psycopg's default): for a statement that is costly to plan, four plans
     fewer per connection while a fresh pool warms up."""
-    row_type, row = _run(conn, stmt, params, prepare, _first)
-    return None if row is None else row_type._make(row)
-
-
-def fetch_all(conn: Connection, stmt: Executable, params: dict, *,
-              prepare: bool | None = None) -> list:
-    """``fetch_one``, every row."""
-    row_type, rows = _run(conn, stmt, params, prepare, _every)
-    return [row_type._make(row) for row in rows or ()]
-
-
-def _first(cursor):
-    return cursor.fetchone()
-
-
-def _every(cursor):
-    return cursor.fetchall()
-
-
-def _run(conn: Connection, stmt: Executable, params: dict, prepare: bool | None, take):
-    """(row type, ``take(cursor)``), or (row type, None) when ``stmt`` returns no rows."""
     sql, row_type = _compile(stmt, conn)
     with _cursor(conn, sql, params) as cursor:
         cursor.execute(sql, params, prepare=prepare)
         # rownumber, not description: the same test without building 19 Column objects.
-        return row_type, take(cursor) if cursor.rownumber is not None else None
+        row = cursor.fetchone() if cursor.rownumber is not None else None
+    return None if row is None else row_type._make(row)
 
 
 def copy_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
