@@ -112,6 +112,7 @@ def _import_models() -> None:
     from examsys.bank import models as _bank  # noqa: F401
     from examsys.certs import models as _certs  # noqa: F401
     from examsys.core import audit as _audit  # noqa: F401
+    from examsys.core import mail as _mail  # noqa: F401
     from examsys.exams import models as _exams  # noqa: F401
 
 

@@ -32,7 +32,7 @@ def main():
 def register_cli(app) -> None:
     for command in (init_command, serve_command, import_bank_command, check_bank_command,
                     bank_report_command, update_translations_command, create_user_command,
-                    close_overdue_command):
+                    close_overdue_command, send_mail_command):
         app.cli.add_command(command)
     from examsys.certs.cli import register as register_certs_cli
 
@@ -242,3 +242,20 @@ def close_overdue_command():
 
     closed = close_overdue(db.session, utcnow())
     click.echo(f"Closed {closed} overdue attempt(s).")
+
+
+@click.command("send-mail")
+@click.option("--batch", default=200, show_default=True, help="messages per run at most")
+@with_appcontext
+def send_mail_command(batch):
+    """Send the queued email that is due (run it from cron every minute; needs
+    EXAMSYS_SMTP_URL). A message the server refuses is tried again later, up to 8 times."""
+    from examsys.core import mail
+
+    if not mail.enabled():
+        click.echo("Mail is off: set EXAMSYS_SMTP_URL (see docs/deploy.md).", err=True)
+        sys.exit(1)
+    report = mail.send_due(db.session, utcnow(), batch)
+    click.echo(f"Sent {report.sent}, to try again {report.failed}, given up {report.given_up}.")
+    if report.failed or report.given_up:
+        sys.exit(2)

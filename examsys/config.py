@@ -101,6 +101,10 @@ def load(app, overrides: dict | None = None) -> None:
         # The issuing body in each language: pages show the reader's, certificates both.
         ISSUER_NAME=os.environ.get("EXAMSYS_ISSUER", "Lithium Battery Certification Board"),
         ISSUER_NAME_ZH=os.environ.get("EXAMSYS_ISSUER_ZH", "锂电池认证委员会"),
+        # Email through an outbox (core.mail): the server, the sender, the site's address.
+        SMTP_URL=os.environ.get("EXAMSYS_SMTP_URL") or None,
+        MAIL_FROM=os.environ.get("EXAMSYS_MAIL_FROM", "examsys <noreply@localhost>"),
+        BASE_URL=os.environ.get("EXAMSYS_BASE_URL") or None,
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         PROXY_HOPS=int(os.environ.get("EXAMSYS_PROXY_HOPS", "0")),
     )
@@ -108,5 +112,9 @@ def load(app, overrides: dict | None = None) -> None:
         app.config.update(overrides)
     app.config["RATELIMIT_STORAGE_URI"] = ratelimits.storage_uri(
         app.config["RATELIMIT_STORAGE_URI"])
+    if app.config["SMTP_URL"]:
+        from examsys.core.mail import parse_url
+
+        parse_url(app.config["SMTP_URL"])  # a wrong address stops the app at its start
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secret_key(instance)

@@ -19,6 +19,7 @@ from examsys.certs.models import (
     CertificateEvent,
 )
 from examsys.certs.services import add_event, add_months, by_serial, new_certificate, supersede
+from examsys.core import mail
 from examsys.core.errors import Conflict, Invalid, NotFound
 from examsys.core.i18n import _
 
@@ -136,7 +137,16 @@ def send_reminders(session, now: datetime, days: int) -> list[Certificate]:
         .order_by(Certificate.expires_at)).all()
     for cert in due:
         add_event(session, now, cert, "reminded", None, data={"days": days})
+    mail.queue(session, now, "certificate_expiring", [(c.holder_id, c) for c in due],
+               _reminder)
     return list(due)
+
+
+def _reminder(cert: Certificate) -> tuple[str, str]:
+    date = cert.expires_at.strftime("%Y-%m-%d")
+    return (_("Certificate %(serial)s expires on %(date)s", serial=cert.serial, date=date),
+            _("This certificate expires on %(date)s. Renew it by re-examination or with "
+              "continuing-education hours.", date=date) + f"\n{cert.serial}")
 
 
 def history(session, cert: Certificate) -> list[CertificateEvent]:

@@ -1,9 +1,11 @@
-"""In-app notifications to candidates: results released, attempt invalidated, appeal decided."""
+"""Notices to candidates (results released, attempt invalidated, appeal decided): in the
+app, and by email where mail is configured (core.mail)."""
 
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 
+from examsys.core import mail
 from examsys.core.i18n import _
 from examsys.exams.models import (
     Attempt,
@@ -14,12 +16,22 @@ from examsys.exams.models import (
 
 
 def notify(session, now: datetime, user_id: int, kind: str, data: dict | None = None) -> None:
+    """A notice in the app, and by email where mail is configured (core.mail)."""
     session.add(Notification(user_id=user_id, created_at=now, kind=kind, data=data or {}))
+    mail.queue(session, now, kind, [(user_id, (kind, data or {}))], _email)
 
 
 def message(note: Notification) -> str:
     """The notification's text in the reader's language (stored as a kind, not a text)."""
-    data = note.data or {}
+    return text(note.kind, note.data or {})
+
+
+def _email(what: tuple[str, dict]) -> tuple[str, str]:
+    line = text(*what)
+    return line, line
+
+
+def text(kind: str, data: dict) -> str:
     title = data.get("title", "")
     return {
         "results_released": _("Your result for %(title)s is available.", title=title),
@@ -29,7 +41,7 @@ def message(note: Notification) -> str:
                                  title=title, reason=data.get("reason", "")),
         "appeal_decided": _("Your appeal about %(title)s was decided: %(decision)s",
                             title=title, decision=data.get("decision", "")),
-    }.get(note.kind, note.kind)
+    }.get(kind, kind)
 
 
 def released_now(attempt: Attempt, now: datetime) -> bool:
@@ -60,6 +72,9 @@ def release_session(session, now: datetime, exam_session_id: int) -> int:
         session.execute(update(Attempt).where(Attempt.id.in_([r[0] for r in rows]))
                         .values(results_notified_at=now)
                         .execution_options(synchronize_session=False))
+        mail.queue(session, now, "results_released",
+                   [(cid, ("results_released", {"title": es.title})) for _aid, cid in rows],
+                   _email)
     return len(rows)
 
 
