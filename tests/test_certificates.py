@@ -507,16 +507,23 @@ def test_the_sweeper_issues_the_certificates_of_a_closed_after_close_session(
     assert db.session.scalar(select(func.count(Certificate.id))) == 1
 
 
+def after_close_with_an_own_window(examiner, candidate, other, own_closes) -> ExamSession:
+    """An after-close session of both; ``other`` given each own window of ``own_closes``
+    in turn (a time, or None to take it back)."""
+    es = make_session(examiner, release="after_close")
+    enroll(es, candidate, other)
+    later = db.session.scalar(select(Enrollment).where(Enrollment.candidate_id == other.id))
+    for closes_at in own_closes:
+        integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
+                                    opens_at=closes_at and es.opens_at, closes_at=closes_at)
+        db.session.commit()
+    return es
+
+
 def test_after_close_results_wait_for_the_last_candidates_own_window(
         app, bank, examiner, candidate, other_candidate, clock):
-    es = make_session(examiner, release="after_close")
-    enroll(es, candidate, other_candidate)
-    later = db.session.scalar(select(Enrollment).where(
-        Enrollment.candidate_id == other_candidate.id))
-    own_close = es.closes_at + timedelta(hours=2)
-    integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
-                                opens_at=es.opens_at, closes_at=own_close)
-    db.session.commit()
+    own_close = utcnow() + timedelta(hours=5)  # two hours after the session's
+    es = after_close_with_an_own_window(examiner, candidate, other_candidate, [own_close])
     attempt = sit(es, candidate)
     holder = logged_in(app, candidate)
     staff = logged_in(app, examiner)
@@ -539,14 +546,8 @@ def test_after_close_results_wait_for_the_last_candidates_own_window(
 
 def test_an_own_window_taken_back_no_longer_holds_the_results(
         app, bank, examiner, candidate, other_candidate, clock):
-    es = make_session(examiner, release="after_close")
-    enroll(es, candidate, other_candidate)
-    later = db.session.scalar(select(Enrollment).where(
-        Enrollment.candidate_id == other_candidate.id))
-    for closes_at in (es.closes_at + timedelta(hours=2), None):
-        integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
-                                    opens_at=closes_at and es.opens_at, closes_at=closes_at)
-        db.session.commit()
+    es = after_close_with_an_own_window(examiner, candidate, other_candidate,
+                                        [utcnow() + timedelta(hours=5), None])
     attempt = sit(es, candidate)
     assert db.session.get(ExamSession, es.id).own_windows_close_at is None
 
