@@ -256,6 +256,7 @@ def send_mail_command(batch):
         click.echo("Mail is off: set EXAMSYS_SMTP_URL (see docs/deploy.md).", err=True)
         sys.exit(1)
     report = mail.send_due(db.session, utcnow(), batch)
-    click.echo(f"Sent {report.sent}, to try again {report.failed}, given up {report.given_up}.")
+    click.echo(f"Sent {report.sent}, to try again {report.failed}, given up {report.given_up}, "
+               f"left for the next run {report.left}.")
     if report.failed or report.given_up:
         sys.exit(2)

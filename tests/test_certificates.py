@@ -15,6 +15,7 @@ from examsys.bank.types import get_type
 from examsys.certs import lifecycle, services
 from examsys.certs.models import Certificate
 from examsys.core.clock import utcnow
+from examsys.core.errors import Conflict
 from examsys.exams import delivery, integrity, scheduling
 from examsys.exams.models import Attempt, AttemptItem, Enrollment, ExamSession
 from examsys.extensions import db
@@ -554,6 +555,28 @@ def test_an_own_window_taken_back_no_longer_holds_the_results(
     clock.move_to(es.closes_at)
     delivery.close_overdue(db.session, utcnow())
     assert certificate_of(attempt) is not None
+
+
+def test_an_own_window_cannot_take_back_results_already_out(
+        app, bank, examiner, candidate, other_candidate, clock):
+    es = after_close_with_an_own_window(examiner, candidate, other_candidate, [])
+    attempt = sit(es, candidate)
+    clock.move_to(es.closes_at + timedelta(minutes=5))
+    delivery.close_overdue(db.session, utcnow())
+    assert certificate_of(attempt) is not None
+    later = db.session.scalar(select(Enrollment).where(
+        Enrollment.candidate_id == other_candidate.id))
+
+    with pytest.raises(Conflict, match="results are released"):
+        integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
+                                    opens_at=es.opens_at, closes_at=utcnow() + timedelta(hours=1))
+    db.session.rollback()
+    # A window that closed before the results came out changes nothing: allowed.
+    integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
+                                opens_at=es.opens_at, closes_at=es.closes_at - timedelta(hours=1))
+    db.session.commit()
+    holder = logged_in(app, candidate)
+    assert holder.get(f"/api/v1/attempts/{attempt.id}").get_json()["released"] is True
 
 
 def test_a_candidate_who_looks_before_the_sweeper_gets_the_certificate_then(

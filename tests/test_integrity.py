@@ -133,6 +133,23 @@ def test_extra_time_does_not_reopen_an_attempt_whose_time_ran_out(app, enrolled,
         delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 1)
 
 
+def test_a_candidate_with_an_own_window_still_sees_the_session_after_its_close(
+        app, enrolled, candidate, examiner, clock):
+    enrollment = db.session.scalar(select(Enrollment))
+    own_close = enrolled.closes_at + timedelta(hours=2)
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                opens_at=enrolled.opens_at, closes_at=own_close)
+    db.session.commit()
+    api = Api(app.test_client())
+    assert api.login(candidate.email).status_code == 200
+
+    clock.move_to(enrolled.closes_at + timedelta(minutes=30))
+    listed = api.get("/api/v1/exam-sessions").get_json()["sessions"]
+    assert [s["id"] for s in listed] == [enrolled.id]
+    clock.move_to(own_close)
+    assert api.get("/api/v1/exam-sessions").get_json()["sessions"] == []
+
+
 def test_less_time_never_puts_the_deadline_before_now(app, enrolled, candidate, examiner,
                                                       clock):
     enrollment = db.session.scalar(select(Enrollment))

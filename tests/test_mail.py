@@ -17,11 +17,14 @@ from examsys.certs.models import Certificate
 from examsys.core import mail
 from examsys.core.clock import utcnow
 from examsys.core.mail import OutboundEmail
-from examsys.exams import notifications
+from examsys.exams import notifications, regrade
 from examsys.extensions import db, limiter
 
+from . import test_marking_regrade as regrade_tests
 from .exam_support import enroll as enroll_in
 from .exam_support import make_session, sit
+
+regrade_bank = regrade_tests.regrade_bank  # the fixture, for the corrected result
 
 
 def free_port() -> int:
@@ -161,6 +164,111 @@ def test_a_session_released_after_close_emails_every_candidate(app, bank, examin
     assert mail.send_due(db.session, es.closes_at).sent == 2
     assert sorted(to[0] for to, _e in smtp.inbox.messages) == [
         "cand@example.com", "other@example.com"]
+
+
+def test_a_notice_with_line_breaks_goes_as_one_line_and_stops_nothing(app, candidate, smtp,
+                                                                     runner):
+    # An invalidation reason comes from a text area; a session title from the API.
+    notifications.notify(db.session, utcnow(), candidate.id, "attempt_invalidated",
+                         {"title": "BMS\nBcc: someone@else.example", "reason": "Phone.\nCase 42"})
+    notifications.notify(db.session, utcnow(), candidate.id, "results_released", {"title": "x"})
+    db.session.commit()
+
+    assert "Sent 2," in send(runner)
+    [(to, first), (_to, _second)] = smtp.inbox.messages
+    assert to == ["cand@example.com"] and first["Bcc"] is None
+    assert "\n" not in first["Subject"] and "BMS Bcc: someone@else.example" in first["Subject"]
+    assert "Phone.\nCase 42" in first.get_content().replace("\r\n", "\n")  # lines kept
+
+
+def test_a_message_that_cannot_be_made_is_recorded_and_the_rest_goes(app, candidate, smtp):
+    for title in ("first", "second"):
+        notifications.notify(db.session, utcnow(), candidate.id, "results_released",
+                             {"title": title})
+    db.session.commit()
+    broken = outbox()[0]
+    broken.subject = "a\nb"  # as an older version, or a hand, could have stored it
+    db.session.commit()
+
+    report = mail.send_due(db.session, utcnow())
+    assert (report.sent, report.failed) == (1, 1)
+    first, second = outbox()
+    assert first.sent_at is None and first.tries == 1 and "ValueError" in first.last_error
+    assert second.sent_at is not None and len(smtp.inbox.messages) == 1
+
+
+def test_a_server_that_hangs_up_is_called_again_for_the_next_message(app, candidate, smtp):
+    for title in ("one", "two", "three"):
+        notifications.notify(db.session, utcnow(), candidate.id, "results_released",
+                             {"title": title})
+    db.session.commit()
+    opened = []
+
+    def one_message_per_connection(server):
+        connection = mail.connect(server)
+        opened.append(connection)
+        sent = connection.send_message
+
+        def send_then_hang_up(email):
+            sent(email)
+            connection.quit()  # as a server with a limit of one message per connection
+        connection.send_message = send_then_hang_up
+        return connection
+
+    report = mail.send_due(db.session, utcnow(), connector=one_message_per_connection)
+    assert (report.sent, report.failed) == (3, 0) and len(opened) == 3
+    assert len(smtp.inbox.messages) == 3
+
+
+def test_a_run_that_outlasts_half_its_claim_hands_the_rest_back(app, candidate, smtp):
+    for title in ("one", "two", "three"):
+        notifications.notify(db.session, utcnow(), candidate.id, "results_released",
+                             {"title": title})
+    db.session.commit()
+    ticks = iter([0.0, 1.0, mail.CLAIM.total_seconds()])  # slow after the first message
+    now = utcnow()
+
+    report = mail.send_due(db.session, now, clock=lambda: next(ticks))
+    assert (report.sent, report.left) == (1, 2)
+    rest = [m for m in outbox() if m.sent_at is None]
+    assert [(m.tries, m.next_try_at) for m in rest] == [(0, now), (0, now)]
+    assert mail.send_due(db.session, now).sent == 2  # the next run takes them at once
+
+
+def test_no_transaction_is_open_while_the_server_answers(app, candidate, smtp):
+    notifications.notify(db.session, utcnow(), candidate.id, "results_released", {"title": "x"})
+    db.session.commit()
+    seen = []
+
+    def watching(server):
+        connection = mail.connect(server)
+        sent = connection.send_message
+
+        def send(email):
+            seen.append(db.session().in_transaction())
+            sent(email)
+        connection.send_message = send
+        return connection
+
+    assert mail.send_due(db.session, utcnow(), connector=watching).sent == 1
+    assert seen == [False]
+
+
+def test_a_corrected_result_is_emailed(app, regrade_bank, examiner, candidate, smtp):
+    es = make_session(examiner, "REGRADE-CERT")
+    enroll_in(es, candidate)
+    sit(es, candidate, lambda item: regrade_tests.by_key(item) != "R-0001")  # R-0001 wrong
+    old = regrade_tests.question_version("R-0001")
+    new = regrade_tests.corrected(old, False)  # the key said true; false was right
+
+    fingerprint = regrade.plan(db.session, old.id, new.id).summary()["fingerprint"]
+    regrade.apply(db.session, utcnow(), old.id, new.id, examiner.id, fingerprint)
+    db.session.commit()
+    assert [m.kind for m in outbox()] == ["results_released", "result_changed"]
+    [changed] = outbox("result_changed")
+    with force_locale("en"):
+        told = notifications.text("result_changed", {"title": es.title})
+    assert told in changed.subject and changed.address == "cand@example.com"
 
 
 def test_a_server_that_is_down_keeps_the_message_and_it_goes_later(make_app, candidate_free):

@@ -125,7 +125,8 @@ def remind_expiring_command(days):
     """Record a reminder for certificates expiring within DAYS (run daily from cron).
 
     Each certificate is reminded once per horizon; holders see the reminder on their
-    certificates page. Prints one line per reminder (serial, email, expiry) for mailing.
+    certificates page, and by email where EXAMSYS_SMTP_URL is set (sent by send-mail).
+    Prints one line per reminder (serial, email, expiry).
     """
     from examsys.certs import lifecycle
 

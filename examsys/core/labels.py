@@ -40,7 +40,7 @@ def type_name(code: str) -> str:
 
 def release_name(code: str) -> str:
     return {"immediate": _("immediately after grading"),
-            "after_close": _("after the window closes"),
+            "after_close": _("after every window closes"),
             "manual": _("when an examiner releases them")}.get(code, code)
 
 

@@ -18,6 +18,7 @@ own record sends that message again after the claim lapses (``CLAIM``).
 import contextlib
 import smtplib
 import ssl
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import ForeignKey, Index, String, Text, insert, select
+from sqlalchemy import ForeignKey, Index, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from examsys.core.types import UTCDateTime
@@ -108,7 +109,10 @@ def queue(session, now: datetime, kind: str, recipients: Iterable[tuple[int, Any
         address, locale = users[user_id]
         subject, body = _in_languages(locale, lambda w=what: render(w))
         rows.append({"user_id": user_id, "address": address, "kind": kind,
-                     "subject": subject[:300], "body": body, "created_at": now,
+                     # One line: a title or a reason typed with line breaks must not
+                     # make a header the mail library refuses (or another header).
+                     "subject": " ".join(subject.split())[:300], "body": body,
+                     "created_at": now,
                      "next_try_at": now, "tries": 0})
     if rows:
         session.execute(insert(OutboundEmail), rows)
@@ -154,8 +158,8 @@ def connect(server: Server) -> smtplib.SMTP:
 
 
 def retry_at(now: datetime, tries: int) -> datetime:
-    """After the ``tries``-th failure: 1, 2, 4 … minutes later, at most six hours."""
-    return now + min(timedelta(minutes=2 ** (tries - 1)), timedelta(hours=6))
+    """After the ``tries``-th failure: 1, 2, 4 … 128 minutes later (``MAX_TRIES`` tries)."""
+    return now + timedelta(minutes=2 ** (tries - 1))
 
 
 @dataclass
@@ -163,15 +167,27 @@ class Report:
     sent: int = 0
     failed: int = 0  # to be tried again
     given_up: int = 0  # MAX_TRIES reached: left in the outbox with its last error
+    left: int = 0  # claimed, not tried in this run (time ran out): due again at once
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    tries: int
+    email: EmailMessage | None  # None: the stored message cannot be made an email
+    problem: str | None
 
 
 def send_due(session, now: datetime, batch: int = 200,
-             connector: Callable[[Server], smtplib.SMTP] = connect) -> Report:
-    """Send the messages due now, at most ``batch`` of them.
+             connector: Callable[[Server], smtplib.SMTP] = connect,
+             clock: Callable[[], float] = time.monotonic) -> Report:
+    """Send the messages due at ``now``, at most ``batch`` of them; commits ``session``.
 
-    The batch is claimed first and committed (``next_try_at`` moved on by ``CLAIM``), so
-    that several senders never take the same message and no database lock is held while
-    the mail server answers; each message's outcome is committed as it comes."""
+    The batch is claimed (``next_try_at`` moved on by ``CLAIM``) and committed before the
+    mail server is asked anything, so that several senders never take the same message
+    and no transaction stays open while the server answers; each outcome is written and
+    committed on its own. A run stops sending at half its claim's time and hands the rest
+    back, so that no other run takes a message this one may still send."""
     report = Report()
     server = parse_url(current_app.config["SMTP_URL"])
     sender = current_app.config["MAIL_FROM"]
@@ -180,44 +196,77 @@ def send_due(session, now: datetime, batch: int = 200,
         OutboundEmail.next_try_at <= now).order_by(OutboundEmail.id).limit(batch)
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    claimed = session.scalars(due).all()
-    for message in claimed:
+    claimed = []
+    for message in session.scalars(due).all():
         message.next_try_at = now + CLAIM
+        claimed.append(_claim(message, sender))
     session.commit()
     if not claimed:
         return report
+    stop_at = clock() + CLAIM.total_seconds() / 2
+    smtp = None
     try:
-        smtp = connector(server)
-    except (OSError, smtplib.SMTPException) as exc:
-        for message in claimed:
-            _failed(message, now, exc, report)
-        session.commit()
-        return report
-    try:
-        for message in claimed:
+        for i, message in enumerate(claimed):
+            if clock() >= stop_at:
+                _hand_back(session, now, claimed[i:], report)
+                break
             try:
-                smtp.send_message(_email(message, sender))
-            except (OSError, smtplib.SMTPException) as exc:
-                _failed(message, now, exc, report)
+                if message.email is None:
+                    raise ValueError(message.problem)
+                smtp = _send(smtp, server, connector, message.email)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops the batch
+                _failed(session, now, message, exc, report)
             else:
-                message.sent_at = now
-                message.last_error = None
+                _record(session, message.id, sent_at=now, last_error=None)
                 report.sent += 1
-            session.commit()
     finally:
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            smtp.quit()  # every outcome is recorded already
+        if smtp is not None:
+            with contextlib.suppress(Exception):
+                smtp.quit()  # every outcome is recorded already
     return report
 
 
-def _failed(message: OutboundEmail, now: datetime, exc: Exception, report: Report) -> None:
-    message.tries += 1
-    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-    message.next_try_at = retry_at(now, message.tries)
-    if message.tries >= MAX_TRIES:
+def _claim(message: OutboundEmail, sender: str) -> _Claimed:
+    try:
+        return _Claimed(message.id, message.tries, _email(message, sender), None)
+    except Exception as exc:  # noqa: BLE001 - kept and reported with the message
+        return _Claimed(message.id, message.tries, None, f"{type(exc).__name__}: {exc}")
+
+
+def _send(smtp, server: Server, connector, email: EmailMessage):
+    """``email`` sent on ``smtp`` (connected first if None, again once if the server hung
+    up meanwhile: a per-connection limit or an idle timeout is not the message's fault);
+    returns the connection to go on with."""
+    if smtp is None:
+        smtp = connector(server)
+    try:
+        smtp.send_message(email)
+    except smtplib.SMTPServerDisconnected:
+        smtp = connector(server)
+        smtp.send_message(email)
+    return smtp
+
+
+def _record(session, message_id: int, **values) -> None:
+    session.execute(update(OutboundEmail).where(OutboundEmail.id == message_id).values(**values))
+    session.commit()
+
+
+def _failed(session, now: datetime, message: _Claimed, exc: Exception, report: Report) -> None:
+    tries = message.tries + 1
+    _record(session, message.id, tries=tries, next_try_at=retry_at(now, tries),
+            last_error=f"{type(exc).__name__}: {exc}"[:500])
+    if tries >= MAX_TRIES:
         report.given_up += 1
     else:
         report.failed += 1
+
+
+def _hand_back(session, now: datetime, rest: list[_Claimed], report: Report) -> None:
+    session.execute(update(OutboundEmail).where(OutboundEmail.id.in_([m.id for m in rest]))
+                    .values(next_try_at=now))
+    session.commit()
+    report.left += len(rest)
 
 
 def _email(message: OutboundEmail, sender: str) -> EmailMessage:

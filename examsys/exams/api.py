@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import Blueprint, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from examsys.accounts.models import Role
 from examsys.accounts.setup import setup_url
@@ -77,7 +77,8 @@ def list_sessions():
     query = select(ExamSession).order_by(ExamSession.opens_at)
     if current_user.role == Role.CANDIDATE:
         query = query.join(Enrollment, Enrollment.session_id == ExamSession.id).where(
-            Enrollment.candidate_id == current_user.id, ExamSession.closes_at > now)
+            Enrollment.candidate_id == current_user.id,
+            func.coalesce(Enrollment.closes_at_override, ExamSession.closes_at) > now)
     return ok({"server_time": iso(now),
                "sessions": [session_json(es) for es in db.session.scalars(query)]})
 

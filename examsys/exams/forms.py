@@ -28,7 +28,7 @@ class SessionForm(FlaskForm):
                                                                         Length(max=32)])
     release = SelectField(_l("Results are released"), choices=[
         SelectChoice("immediate", _l("immediately after grading")),
-        SelectChoice("after_close", _l("after the window closes")),
+        SelectChoice("after_close", _l("after every window closes")),
         SelectChoice("manual", _l("when an examiner releases them"))])
     grace_seconds = IntegerField(_l("Late saves accepted for (seconds)"), default=30,
                                  validators=[Optional(), NumberRange(0, 600)])

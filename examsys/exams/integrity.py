@@ -15,6 +15,7 @@ from examsys.exams.models import (
     AttemptState,
     Enrollment,
     ExamSession,
+    ReleasePolicy,
 )
 
 # What the exam page may report about itself (anything else is refused).
@@ -168,11 +169,20 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
     if problems:
         raise Invalid(_("The accommodation was not changed."), code="invalid_accommodation",
                       details=problems)
+    es = _locked_session(session, enrollment.session_id)
+    if (closes_at is not None and es.release == ReleasePolicy.AFTER_CLOSE
+            and now >= es.all_closed_at and closes_at > es.all_closed_at):
+        # The results are out (notices and certificates too): a later window would take
+        # them back from the candidates who have them.
+        raise Conflict(_("This session's results are released: a candidate's own window "
+                         "can no longer close after %(time)s.",
+                         time=es.all_closed_at.strftime("%Y-%m-%d %H:%M UTC")),
+                       code="results_released")
     before = {"extra_minutes": enrollment.extra_minutes,
               "time_multiplier": enrollment.time_multiplier}
     enrollment.extra_minutes, enrollment.time_multiplier = extra_minutes, float(time_multiplier)
     enrollment.opens_at_override, enrollment.closes_at_override = opens_at, closes_at
-    _keep_own_windows_close(session, enrollment.session_id)
+    _keep_own_windows_close(session, es)
     data = {"before": before, "extra_minutes": extra_minutes,
             "time_multiplier": float(time_multiplier),
             "opens_at": opens_at.isoformat() if opens_at else None,
@@ -191,13 +201,17 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
     return enrollment
 
 
-def _keep_own_windows_close(session, exam_session_id: int) -> None:
-    """The session's ``own_windows_close_at`` after an own window changed: the latest one
-    (the session's row locked first, so that two changes at once cannot each keep a
-    latest that leaves out the other's window; FOR NO KEY UPDATE, which lets attempts be
-    started meanwhile: their foreign key only shares the row's key)."""
-    es = session.scalars(select(ExamSession).where(ExamSession.id == exam_session_id)
-                         .with_for_update(of=ExamSession, key_share=True)).one()
+def _locked_session(session, exam_session_id: int) -> ExamSession:
+    """The session, its row locked before an own window changes, so that two changes at
+    once cannot each keep a latest close that leaves out the other's window (FOR NO KEY
+    UPDATE: attempts can be started meanwhile, their foreign key only shares the key)."""
+    return session.scalars(select(ExamSession).where(ExamSession.id == exam_session_id)
+                           .with_for_update(of=ExamSession, key_share=True)
+                           .execution_options(populate_existing=True)).one()
+
+
+def _keep_own_windows_close(session, es: ExamSession) -> None:
+    """The session's ``own_windows_close_at`` after an own window changed: the latest."""
     es.own_windows_close_at = session.scalar(
         select(func.max(Enrollment.closes_at_override))
-        .where(Enrollment.session_id == exam_session_id))
+        .where(Enrollment.session_id == es.id))

@@ -18,7 +18,13 @@ from examsys.exams.models import (
 def notify(session, now: datetime, user_id: int, kind: str, data: dict | None = None) -> None:
     """A notice in the app, and by email where mail is configured (core.mail)."""
     session.add(Notification(user_id=user_id, created_at=now, kind=kind, data=data or {}))
-    mail.queue(session, now, kind, [(user_id, (kind, data or {}))], _email)
+    email_each(session, now, kind, [(user_id, data or {})])
+
+
+def email_each(session, now: datetime, kind: str, told) -> None:
+    """The email twin of notices of ``kind`` written in bulk: ``told`` is (user id, data)
+    pairs, one email per user (core.mail; nothing when mail is not configured)."""
+    mail.queue(session, now, kind, {uid: (kind, data) for uid, data in told}.items(), _email)
 
 
 def message(note: Notification) -> str:
@@ -72,9 +78,8 @@ def release_session(session, now: datetime, exam_session_id: int) -> int:
         session.execute(update(Attempt).where(Attempt.id.in_([r[0] for r in rows]))
                         .values(results_notified_at=now)
                         .execution_options(synchronize_session=False))
-        mail.queue(session, now, "results_released",
-                   [(cid, ("results_released", {"title": es.title})) for _aid, cid in rows],
-                   _email)
+        email_each(session, now, "results_released",
+                   [(cid, {"title": es.title}) for _aid, cid in rows])
     return len(rows)
 
 

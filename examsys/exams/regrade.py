@@ -23,6 +23,7 @@ from examsys.bank.types import get_type
 from examsys.certs.models import Certificate
 from examsys.core import audit
 from examsys.core.errors import Conflict, Invalid, NotFound
+from examsys.exams import notifications
 from examsys.exams.delivery import session_released
 from examsys.exams.models import (
     Attempt,
@@ -186,6 +187,8 @@ def apply(session, now: datetime, version_id: int, key_version_id: int, actor_id
                    for a in changed if a.attempt_id in shown]
         if notices:
             session.execute(insert(Notification), notices)
+            notifications.email_each(session, now, "result_changed",
+                                     [(n["user_id"], n["data"]) for n in notices])
     session.expire_all()
     # A pass not released yet gets its certificate with the release (delivery.release_results).
     passed = [a.attempt_id for a in final
