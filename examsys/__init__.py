@@ -98,9 +98,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         from flask_babel import get_locale
 
         lang = str(get_locale() or "en")
-        names = config.issuer_names(app.config)
-        return {"current_lang": lang, "issuer_names": names,
-                "issuer": names[0] if lang.startswith("zh") else names[1]}
+        return {"current_lang": lang, "issuer_names": config.issuer_names(app.config),
+                "issuer": config.issuer_name(app.config, lang)}
 
     return app
 

@@ -65,6 +65,12 @@ def issuer_names(cfg) -> tuple[str, str]:
     return cfg.get("ISSUER_NAME_ZH") or cfg["ISSUER_NAME"], cfg["ISSUER_NAME"]
 
 
+def issuer_name(cfg, lang: str) -> str:
+    """The issuing body's name for a reader of ``lang`` (zh, zh_CN …: the Chinese one)."""
+    zh, en = issuer_names(cfg)
+    return zh if lang.startswith("zh") else en
+
+
 def load(app, overrides: dict | None = None) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)

@@ -107,7 +107,7 @@ def queue(session, now: datetime, kind: str, recipients: Iterable[tuple[int, Any
         if user_id not in users:
             continue  # deactivated: told nothing more
         address, locale = users[user_id]
-        subject, body = _in_languages(locale, lambda w=what: render(w))
+        subject, body = _in_languages(locale, render, what)
         rows.append({"user_id": user_id, "address": address, "kind": kind,
                      # One line: a title or a reason typed with line breaks must not
                      # make a header the mail library refuses (or another header).
@@ -119,27 +119,24 @@ def queue(session, now: datetime, kind: str, recipients: Iterable[tuple[int, Any
     return len(rows)
 
 
-def _in_languages(locale: str | None, render) -> tuple[str, str]:
-    if locale in LANGUAGES:
-        with force_locale(locale):
-            subject, body = render()
-        return subject, body + _footer(locale)
+def _in_languages(locale: str | None, render, what) -> tuple[str, str]:
+    """``render(what)`` in the reader's language, or in each of ``LANGUAGES`` in turn (one
+    subject, the bodies one after the other) for a reader who chose none."""
+    languages = (locale,) if locale in LANGUAGES else LANGUAGES
     versions = []
-    for language in LANGUAGES:
+    for language in languages:
         with force_locale(language):
-            versions.append(render())
-    subject = " / ".join(s for s, _b in versions)
-    body = "\n\n----\n\n".join(b + _footer(language)
-                                for (_s, b), language in zip(versions, LANGUAGES, strict=True))
-    return subject, body
+            subject, body = render(what)
+        versions.append((subject, body + _footer(language)))
+    return (" / ".join(s for s, _b in versions),
+            "\n\n----\n\n".join(b for _s, b in versions))
 
 
-def _footer(locale: str) -> str:
-    from examsys.config import issuer_names
+def _footer(language: str) -> str:
+    from examsys.config import issuer_name
 
-    zh, en = issuer_names(current_app.config)
     site = current_app.config.get("BASE_URL")
-    return "\n\n" + (zh if locale == "zh_CN" else en) + (f"\n{site}" if site else "")
+    return "\n\n" + issuer_name(current_app.config, language) + (f"\n{site}" if site else "")
 
 
 # -- sending -----------------------------------------------------------------------------
