@@ -4,6 +4,7 @@ set), built once by the migrations and emptied after every test; the app, a clie
 import contextvars
 import os
 import re
+import socket
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def free_port() -> int:
+    """A TCP port on the loopback nobody listens on (for servers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def add_user(role: Role | str, email: str, name: str = "Test User"):

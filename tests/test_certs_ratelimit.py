@@ -15,6 +15,8 @@ import pytest
 
 from examsys.extensions import limiter
 
+from .conftest import free_port
+
 
 def test_verify_api_is_rate_limited_per_client(make_app):
     app = make_app(VERIFY_RATE_LIMIT="3 per minute")
@@ -64,12 +66,6 @@ app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "k",
                   "RATELIMIT_KEY_PREFIX": sys.argv[3], "VERIFY_RATE_LIMIT": "3 per minute"})
 serve(app, host="127.0.0.1", port=int(sys.argv[2]), threads=2)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port: int) -> int:

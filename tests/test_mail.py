@@ -2,7 +2,6 @@
 language, sent by `examsys send-mail` to a real SMTP server (aiosmtpd, in this process),
 kept and tried again while the server is down."""
 
-import socket
 import time
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -21,16 +20,11 @@ from examsys.exams import notifications, regrade
 from examsys.extensions import db, limiter
 
 from . import test_marking_regrade as regrade_tests
+from .conftest import free_port
 from .exam_support import enroll as enroll_in
 from .exam_support import make_session, sit
 
 regrade_bank = regrade_tests.regrade_bank  # the fixture, for the corrected result
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:
