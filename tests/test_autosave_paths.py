@@ -8,9 +8,11 @@ nothing."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from examsys.accounts.services import end_login_session, open_login_session
+from examsys.certs import public
+from examsys.core import driver
 from examsys.core.clock import utcnow
 from examsys.core.errors import Invalid
 from examsys.exams import delivery, form_cache
@@ -519,3 +521,55 @@ def test_plain_save_finds_the_attempt_by_its_key_whatever_the_statistics(app, en
         "ip": IP, "user_agent": UA, "address": IP})
     assert "Index Scan using attempt_pkey on attempt" in save
     assert "ix_attempt_state_deadline" not in save
+
+
+def prepared_statements(conn) -> tuple[int, dict[str, tuple[int, int]]]:
+    """The connection's server process and its prepared statements: {opening words of the
+    statement: (generic plans run, custom plans made)}."""
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    rows = conn.exec_driver_sql("SELECT left(regexp_replace(statement, '\\s+', ' ', 'g'), 60), "
+                                "generic_plans, custom_plans FROM pg_prepared_statements")
+    return pid, {text_: (generic, custom) for text_, generic, custom in rows}
+
+
+def test_a_new_connection_has_planned_the_hot_statements_before_they_run(app, sitting):
+    """PostgreSQL plans a prepared statement for its values at each of its first five runs
+    (the save's plan costs four times its run): every new connection runs the autosave's
+    and the verification's statements five times before it serves a request, so that the
+    first save it sends runs on the plan made for any values."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    attempt_id, token = sitting
+    db.session.commit()
+    db.session.close()
+    db.engine.dispose()  # the next connection is a new one
+    forget_forms()
+    with driver.own_connection(db.engine) as conn:  # autocommit: nothing rolled back
+        pid, before = prepared_statements(conn)
+    assert sorted(before.values()) == [(0, driver.CUSTOM_PLANS)] * 3
+
+    # Ids above 32,767 (PostgreSQL's smallint) are sent as the same type as small ones:
+    # one prepared statement whatever their size.
+    assert plain(attempt_id, token, seq=40_000, response=None, bind=db.engine) is not None
+    assert public.by_serial(db.engine, "ES-NONE") is None
+
+    with driver.own_connection(db.engine) as conn:
+        same_pid, after = prepared_statements(conn)
+    assert same_pid == pid
+    assert after.keys() == before.keys()
+    assert sorted(after.values()) == [(1, driver.CUSTOM_PLANS)] * 3
+
+
+def test_a_database_without_the_tables_still_connects(database_url):
+    """Planning ahead on a database not migrated yet (``examsys db upgrade``'s first
+    connection) fails quietly; the connection serves as usual."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("planned ahead on PostgreSQL only")
+    engine = create_engine(database_url, connect_args={"options": "-c search_path=pg_temp"})
+    driver.plan_on_connect(engine)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+            assert prepared_statements(conn)[1] == {}
+    finally:
+        engine.dispose()

@@ -67,6 +67,7 @@ _PUBLIC = (
            _K.c.code, _K.c.level, _K.c.name_en, _K.c.name_zh, _SUCCESSOR)
     .join(_K, _K.c.id == _C.c.certification_id))
 _ONE = _PUBLIC.where(_C.c.serial == bindparam("serial"))
+driver.plan_ahead(_ONE, lambda: {"serial": ""})  # on each new PostgreSQL connection
 
 
 def _record(row) -> PublicCertificate:

@@ -8,12 +8,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
+from examsys.core import driver
+
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def configure_engine(engine: Engine, ping_after_idle: float | None = None) -> None:
     """Ping pooled connections that sat idle (``ping_when_idle``, unless
-    ``ping_after_idle`` is None), then make SQLite safe for concurrent writers: WAL,
+    ``ping_after_idle`` is None), plan the hot statements on each new PostgreSQL
+    connection (``driver.plan_on_connect``), then make SQLite safe for concurrent writers: WAL,
     foreign keys, and BEGIN IMMEDIATE.
 
     A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
@@ -23,6 +26,7 @@ def configure_engine(engine: Engine, ping_after_idle: float | None = None) -> No
     """
     if ping_after_idle is not None:
         ping_when_idle(engine, ping_after_idle)
+    driver.plan_on_connect(engine)
     if engine.dialect.name != "sqlite":
         return
 

@@ -9,7 +9,7 @@ import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 
 from flask_babel import gettext as _
@@ -453,6 +453,15 @@ _PLAIN_SAVE = insert(_E).from_select(
            bindparam("token", type_=_E.c.login_session_id.type))) \
     .add_cte(_PLAIN_TARGET).add_cte(_PLAIN_KEPT) \
     .returning(_E.c.id, select(_PLAIN_TARGET.c.deadline).scalar_subquery().label("deadline"))
+
+
+# Planned on every new PostgreSQL connection before its first save (see driver.plan_ahead):
+# values that find no attempt, so nothing is written.
+driver.plan_ahead(_FORM_FACTS, lambda: {"attempt_id": 0, "token": ""})
+driver.plan_ahead(_PLAIN_SAVE, lambda: {
+    "attempt_id": 0, "seed": 0, "item_id": 0, "position": 0, "seq": 0,
+    "now": datetime(2000, 1, 1, tzinfo=UTC), "token": "", "response": driver.json_param(None),
+    "state": "", "role": "", "ip": None, "user_agent": None, "address": None})
 
 
 def check_seq(seq) -> None:
