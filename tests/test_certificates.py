@@ -499,10 +499,14 @@ def test_the_sweeper_issues_the_certificates_of_a_closed_after_close_session(
     assert delivery.close_overdue(db.session, utcnow()) == 0
     assert certificate_of(passed) is None
 
-    clock.move_to(es.closes_at)
+    clock.move_to(es.closes_at)  # the last saves may still come in: the grace period
+    delivery.close_overdue(db.session, utcnow())
+    assert certificate_of(passed) is None
+
+    clock.move_to(es.closes_at + timedelta(seconds=es.grace_seconds))
     delivery.close_overdue(db.session, utcnow())
     cert = certificate_of(passed)
-    assert cert is not None and cert.issued_at == es.closes_at
+    assert cert is not None and cert.issued_at == utcnow()
     assert certificate_of(failed) is None
     delivery.close_overdue(db.session, utcnow())  # once: a second sweep issues nothing more
     assert db.session.scalar(select(func.count(Certificate.id))) == 1
@@ -528,7 +532,10 @@ def test_after_close_results_wait_for_the_last_candidates_own_window(
     attempt = sit(es, candidate)
     holder = logged_in(app, candidate)
     staff = logged_in(app, examiner)
-    assert "own window closes" in staff.get(f"/staff/sessions/{es.id}").get_data(as_text=True)
+    page = staff.get(f"/staff/sessions/{es.id}").get_data(as_text=True)
+    released_at = own_close + timedelta(seconds=es.grace_seconds)
+    assert f"{released_at:%Y-%m-%d %H:%M} UTC" in page
+    assert "late saves are no longer accepted" in page
 
     # The session's window has closed; the other candidate may still be sitting.
     clock.move_to(es.closes_at + timedelta(minutes=5))
@@ -539,10 +546,14 @@ def test_after_close_results_wait_for_the_last_candidates_own_window(
 
     clock.move_to(own_close)
     delivery.close_overdue(db.session, utcnow())
+    assert holder.get(f"/api/v1/attempts/{attempt.id}").get_json()["released"] is False
+
+    clock.move_to(released_at)
+    delivery.close_overdue(db.session, utcnow())
     body = holder.get(f"/api/v1/attempts/{attempt.id}").get_json()
     assert body["released"] is True and body["result"]["passed"] is True
     cert = certificate_of(attempt)
-    assert cert is not None and cert.issued_at == own_close
+    assert cert is not None and cert.issued_at == released_at
 
 
 def test_an_own_window_taken_back_no_longer_holds_the_results(
@@ -552,7 +563,7 @@ def test_an_own_window_taken_back_no_longer_holds_the_results(
     attempt = sit(es, candidate)
     assert db.session.get(ExamSession, es.id).own_windows_close_at is None
 
-    clock.move_to(es.closes_at)
+    clock.move_to(es.closes_at + timedelta(seconds=es.grace_seconds))
     delivery.close_overdue(db.session, utcnow())
     assert certificate_of(attempt) is not None
 
@@ -585,7 +596,7 @@ def test_a_candidate_who_looks_before_the_sweeper_gets_the_certificate_then(
     enroll(es, candidate)
     attempt = sit(es, candidate)
     holder = logged_in(app, candidate)
-    clock.move_to(es.closes_at + timedelta(seconds=5))
+    clock.move_to(es.closes_at + timedelta(seconds=es.grace_seconds + 5))
 
     page = holder.get(f"/attempts/{attempt.id}/result").get_data(as_text=True)
     cert = certificate_of(attempt)

@@ -298,7 +298,10 @@ def test_immediate_release_shows_the_result_right_after_submit(app, enrolled, ca
         assert body["result"]["certificate"]["serial"].startswith("LB-")
 
 
-def test_after_close_release_waits_for_the_window_to_close(app, bank, examiner, candidate, clock):
+def test_after_close_release_waits_for_the_window_to_close_and_its_grace(
+        app, bank, examiner, candidate, clock):
+    """A candidate whose deadline is the window's close may still save for the grace
+    period: nobody learns a result (and its key) before that has passed too."""
     es = make_session(examiner, release="after_close")
     enroll(es, candidate)
     api = sitter(app, candidate)
@@ -310,7 +313,10 @@ def test_after_close_release_waits_for_the_window_to_close(app, bank, examiner, 
     clock.move_to(es.closes_at - timedelta(seconds=1))
     assert api.get(f"/api/v1/attempts/{attempt_id}").get_json()["result"] is None
 
-    clock.move_to(es.closes_at)
+    clock.move_to(es.closes_at + timedelta(seconds=es.grace_seconds - 1))
+    assert api.get(f"/api/v1/attempts/{attempt_id}").get_json()["result"] is None
+
+    clock.move_to(es.closes_at + timedelta(seconds=es.grace_seconds))
     body = api.get(f"/api/v1/attempts/{attempt_id}").get_json()
 
     assert body["released"] is True

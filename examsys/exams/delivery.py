@@ -56,6 +56,7 @@ from examsys.exams.models import (
     ExamSession,
     ReleasePolicy,
     ResponseEvent,
+    all_closed_at,
 )
 from examsys.exams.scoring import grade_attempt, item_score
 
@@ -96,8 +97,9 @@ def session_released(release: str, all_closed_at: datetime, released_at: datetim
                      now: datetime) -> bool:
     """Whether a session's release policy lets its graded results be seen now.
 
-    After close means after every window closed, the candidates' own ones included
-    (``ExamSession.all_closed_at``): nobody still sitting learns another's result."""
+    After close means after every window closed, the candidates' own ones included, and
+    the grace for late saves passed (``ExamSession.all_closed_at``): nobody who can still
+    write an answer learns another's result."""
     if release == ReleasePolicy.IMMEDIATE:
         return True
     if release == ReleasePolicy.AFTER_CLOSE:
@@ -753,17 +755,22 @@ def release_results(session, now: datetime, exam_session_id: int) -> int:
 
 def release_closed_sessions(session, now: datetime) -> int:
     """Release the results of after-close sessions whose windows have all closed, the
-    candidates' own ones included (the sweeper's part: nothing happens at the moment a
+    candidates' own ones included, and whose grace period has passed
+    (``ExamSession.all_closed_at``; the sweeper's part: nothing happens at the moment a
     window closes). Returns how many sessions."""
     own_close = ExamSession.own_windows_close_at
-    ids = session.scalars(
-        select(ExamSession.id).join(Attempt, Attempt.session_id == ExamSession.id)
+    rows = session.execute(
+        select(ExamSession.id, ExamSession.closes_at, own_close, ExamSession.grace_seconds)
+        .join(Attempt, Attempt.session_id == ExamSession.id)
         .where(ExamSession.release == ReleasePolicy.AFTER_CLOSE, ExamSession.closes_at <= now,
                or_(own_close.is_(None), own_close <= now),
                Attempt.state == AttemptState.GRADED,
                or_(Attempt.results_notified_at.is_(None),
                    and_(Attempt.passed.is_(True), _NO_CERTIFICATE)))
         .distinct()).all()
+    # The grace in Python: SQLite and PostgreSQL add seconds to a time each their own way.
+    ids = [exam_session_id for exam_session_id, closes_at, own, grace in rows
+           if all_closed_at(closes_at, own, grace) <= now]
     for exam_session_id in ids:
         release_results(session, now, exam_session_id)
     return len(ids)

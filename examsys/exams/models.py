@@ -1,7 +1,7 @@
 """Certifications, blueprints, exam sessions, enrollments and attempts."""
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, UniqueConstraint
@@ -69,11 +69,14 @@ class ReleasePolicy(enum.StrEnum):
     MANUAL = "manual"
 
 
-def all_closed_at(closes_at: datetime, own_windows_close_at: datetime | None) -> datetime:
-    """When no candidate can sit a session any more: its window and every candidate's own
-    window closed."""
+def all_closed_at(closes_at: datetime, own_windows_close_at: datetime | None,
+                  grace_seconds: int) -> datetime:
+    """When no candidate can write to a session any more: its window and every candidate's
+    own window closed (no attempt's deadline is later), and the grace period for saves
+    still on their way after a deadline passed."""
     own = own_windows_close_at
-    return closes_at if own is None or own <= closes_at else own
+    last = closes_at if own is None or own <= closes_at else own
+    return last + timedelta(seconds=grace_seconds)
 
 
 class ExamSession(db.Model):
@@ -105,7 +108,7 @@ class ExamSession(db.Model):
 
     @property
     def all_closed_at(self) -> datetime:
-        return all_closed_at(self.closes_at, self.own_windows_close_at)
+        return all_closed_at(self.closes_at, self.own_windows_close_at, self.grace_seconds)
 
 
 class Enrollment(db.Model):

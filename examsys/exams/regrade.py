@@ -207,10 +207,11 @@ def _released(session, now, attempt_ids: list[int]) -> set[int]:
     for start in range(0, len(attempt_ids), 5000):
         rows = session.execute(
             select(Attempt.id, ExamSession.release, ExamSession.closes_at,
-                   ExamSession.own_windows_close_at, ExamSession.released_at)
+                   ExamSession.own_windows_close_at, ExamSession.grace_seconds,
+                   ExamSession.released_at)
             .join(ExamSession, Attempt.session_id == ExamSession.id)
             .where(Attempt.id.in_(attempt_ids[start:start + 5000])))
-        shown |= {aid for aid, release, closes_at, own_close, released_at in rows
-                  if session_released(release, all_closed_at(closes_at, own_close),
+        shown |= {aid for aid, release, closes_at, own_close, grace, released_at in rows
+                  if session_released(release, all_closed_at(closes_at, own_close, grace),
                                       released_at, now)}
     return shown
