@@ -5,6 +5,7 @@ checked one, where every rule lives. The plain path must write exactly what the 
 path writes, and hand every case it does not cover to the checked path having written
 nothing."""
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -242,8 +243,10 @@ def test_another_login_learns_nothing_from_a_cached_form(app, sitting, other_can
 
 def test_form_cache_keeps_the_most_recently_used_forms_for_their_logins():
     cache = form_cache.FormCache(2)
-    items = {1: form_cache.ItemFacts(7, "true_false", None, None)}
+    items = {1: form_cache.facts(7, "true_false", None, None)}
     first = cache.put(1, "owner", 11, items)
+    assert first.item(1) == form_cache.ItemFacts(7, "true_false", None, None)
+    assert first.item(2) is None
     cache.put(2, "other", 12, {})
     assert cache.get(1, "owner") is first  # 1 is now the most recent
     assert cache.get(1, "other") is None  # a login that has not read it is not served
@@ -253,6 +256,19 @@ def test_form_cache_keeps_the_most_recently_used_forms_for_their_logins():
     # The owner again, from a new login: both are served; a new seed starts afresh.
     assert cache.put(1, "owner again", 11, items).logins == {"owner", "owner again"}
     assert cache.put(1, "restored", 99, {}).logins == {"restored"}
+
+
+def test_a_cached_form_leaves_the_garbage_collector_nothing_to_walk():
+    """A worker keeps a hundred items for each of a thousand candidates: once they have
+    aged through the generations (a nested tuple is let go one collection after what it
+    holds) none is tracked, so full collections do not grow with the cache."""
+    items = {p: form_cache.facts(p, "single_choice", [3, 1, [2, 0]], None) for p in (1, 2)}
+    items[3] = form_cache.facts(3, "numeric_unit", None, {"units": ["V", "mV"]})
+    for _generation in range(3):
+        gc.collect()
+    assert not any(gc.is_tracked(items[p]) for p in (1, 2))
+    assert not gc.is_tracked(items[1][2])  # the option order, frozen
+    assert gc.is_tracked(items[3])  # a payload is a dict: only the types that read it
 
 
 def test_a_cached_form_of_another_attempt_with_the_same_id_saves_nothing(app, sitting):

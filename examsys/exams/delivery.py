@@ -536,10 +536,9 @@ def _plain_save_postgresql(conn, now: datetime, attempt_id: int, position: int, 
         if read.items is None:
             return None  # not this login's attempt, or the login has ended
         form = forms.put(attempt_id, token, read.seed, {
-            position: form_cache.ItemFacts(item_id, get_type(qtype).name,
-                                           form_cache.frozen(option_order), payload)
+            position: form_cache.facts(item_id, get_type(qtype).name, option_order, payload)
             for position, item_id, qtype, option_order, payload in read.items})
-    if (facts := form.items.get(position)) is None:
+    if (facts := form.item(position)) is None:
         return None
     try:
         canonical = parse_response(facts.type, facts.payload, facts.option_order, response)
