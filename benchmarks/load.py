@@ -142,6 +142,12 @@ class Client:
                                          headers=cand.headers())
         return status
 
+    async def clock(self, cand: Candidate, op: str = "clock", due: float | None = None) -> int:
+        """The exam page's countdown asking for the server's time (every 30 s, exam.js)."""
+        status, _b, _h = await self.call(op, "GET", f"/api/v1/attempts/{cand.attempt_id}/clock",
+                                         due=due, headers=cand.headers())
+        return status
+
     async def verify(self, token: str, op: str = "verify", due: float | None = None) -> int:
         # Tokens are URL-safe (base64url and dots): no encoding needed.
         status, _b, _h = await self.call(op, "GET", f"/api/v1/certificates/verify?token={token}",

@@ -29,7 +29,7 @@ from benchmarks import cpu, load, report, seed
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ORDER = ["bare", "read", "read_raw", "insert", "insert_raw", "login", "start_serial", "start",
-         "autosave", "verify", "autosave_max", "verify_max", "submit_serial", "submit"]
+         "autosave", "verify", "clock", "autosave_max", "verify_max", "submit_serial", "submit"]
 
 
 def parse_args(argv=None):
@@ -66,6 +66,9 @@ def parse_args(argv=None):
                         "pairs with five workers and the defaults); its first saves are in "
                         "the exam-day phase. "
                         "PostgreSQL only: SQLite's autosave keeps nothing per worker")
+    p.add_argument("--clock-interval", type=float, default=30.0,
+                   help="seconds between one candidate's clock reads during the exam-day "
+                        "phase (the exam page resynchronises its countdown every 30 s)")
     p.add_argument("--verify-rate", type=float, default=50.0,
                    help="employer verifications per second during the exam-day phase")
     p.add_argument("--serial", type=int, default=25,
@@ -232,14 +235,16 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
         await load.each(ready[args.serial:], C, lambda c: client.start(c, world.session_id))
         sitting = [c for c in ready if c.attempt_id]
 
-        phase("exam day: paced autosaves + verifications")
+        phase("exam day: paced autosaves, clock reads + verifications")
         employers = range(max(1, round(args.verify_rate)))
         behind = await asyncio.gather(
             load.paced(rec, args.exam_seconds, sitting, args.autosave_interval,
                        lambda c, due: save(c, "autosave", due)),
             load.paced(rec, args.exam_seconds, employers, 1.0,
-                       lambda _e, due: client.verify(secrets.choice(tokens), "verify", due)))
-        unsent.update(autosave=behind[0], verify=behind[1])
+                       lambda _e, due: client.verify(secrets.choice(tokens), "verify", due)),
+            load.paced(rec, args.exam_seconds, sitting, args.clock_interval,
+                       lambda c, due: client.clock(c, "clock", due)))
+        unsent.update(autosave=behind[0], verify=behind[1], clock=behind[2])
 
         if postgresql and args.mid_exam_saves:
             # Only PostgreSQL's autosave keeps forms per worker (exams.form_cache): SQLite's

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from examsys.accounts.services import end_login_session, open_login_session
 from examsys.certs import public
@@ -574,6 +575,36 @@ def test_a_new_connection_has_planned_the_hot_statements_before_they_run(app, si
     assert same_pid == pid
     assert after.keys() == before.keys()
     assert sorted(after.values()) == [(1, driver.CUSTOM_PLANS)] * 3
+
+
+def test_a_rolled_back_transaction_keeps_the_connections_prepared_statements(app, sitting):
+    """Every request that reads through the session ends in a rollback (the exam page's
+    clock, every 30 s per candidate): the pooled connection keeps the autosave prepared and
+    planned, after a failed statement too, and the save still runs on it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    attempt_id, token = sitting
+    db.session.commit()
+    db.session.close()
+    db.engine.dispose()
+    forget_forms()
+    with db.engine.connect() as conn:
+        pid, planned = prepared_statements(conn)
+        conn.rollback()  # a read-only request's end
+        assert prepared_statements(conn) == (pid, planned)
+        with pytest.raises(DBAPIError):
+            conn.exec_driver_sql("SELECT 1 / 0")
+        conn.rollback()
+        assert prepared_statements(conn) == (pid, planned)
+    # Returned to the pool (its reset rolls back too) and taken again: the same statements,
+    # and the save runs on the one planned ahead.
+    assert plain(attempt_id, token, seq=2, response=None, bind=db.engine) is not None
+    with driver.own_connection(db.engine) as conn:
+        same_pid, after = prepared_statements(conn)
+    assert same_pid == pid and after.keys() == planned.keys()
+    # The form's read and the save each ran once on the plan made ahead; the
+    # verification's statement waits.
+    assert sorted(after.values()) == [(0, driver.CUSTOM_PLANS)] + [(1, driver.CUSTOM_PLANS)] * 2
 
 
 def test_a_database_without_the_tables_still_connects(database_url):

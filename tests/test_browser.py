@@ -67,10 +67,18 @@ def log_in(page, base, email):
     page.wait_for_url(f"{base}/dashboard")
 
 
+def exam_ready(tab):
+    """Wait for the exam page and its scripts: they are deferred, and run after the page's
+    elements are there (a test that reads an answer at once found no examsysWidgets on a
+    loaded machine)."""
+    tab.wait_for_selector("#exam")
+    tab.wait_for_load_state("domcontentloaded")
+
+
 def log_in_and_start(page, base, email):
     log_in(page, base, email)
     page.click("text=Start the exam")
-    page.wait_for_selector("#exam")
+    exam_ready(page)
 
 
 def answer_first_choice(page, position: int):
@@ -117,7 +125,7 @@ def test_answers_autosave_and_survive_a_reload(page, live_server):
         expect_saved(page, position)
     assert set(saved_items()) == {1, 2, 3}
     page.reload()
-    page.wait_for_selector("#exam")
+    exam_ready(page)
     assert all(answered(page, position) for position in (1, 2, 3))
     assert not answered(page, 4)
 
@@ -148,7 +156,7 @@ def test_answers_left_unsent_survive_a_reload_while_offline(page, live_server):
     page.route("**/api/v1/attempts/**", lambda route: route.abort())
     page.context.set_offline(False)
     page.reload()
-    page.wait_for_selector("#exam")
+    exam_ready(page)
     assert answered(page, 4)
     assert saved_items() == {}
     page.unroute("**/api/v1/attempts/**")

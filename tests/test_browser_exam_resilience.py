@@ -18,7 +18,13 @@ from examsys.exams.models import Attempt, AttemptItem
 from examsys.extensions import db
 
 from . import test_browser, test_browser_timing
-from .test_browser import answer_first_choice, expect_saved, log_in_and_start, saved_items
+from .test_browser import (
+    answer_first_choice,
+    exam_ready,
+    expect_saved,
+    log_in_and_start,
+    saved_items,
+)
 from .test_browser_timing import deadline_of_the_attempt
 
 pytestmark = pytest.mark.browser
@@ -65,7 +71,7 @@ def open_tab(tab):
     other = tab.context.new_page()
     other.set_default_timeout(10_000)
     other.goto(tab.url)
-    other.wait_for_selector("#exam")
+    exam_ready(other)
     return other
 
 
@@ -74,7 +80,7 @@ def test_answers_given_before_the_deadline_on_a_slow_network_are_all_kept(page, 
     deadline = deadline_of_the_attempt()
     with time_machine.travel(deadline - timedelta(seconds=8), tick=True):
         page.reload()
-        page.wait_for_selector("#exam")
+        exam_ready(page)
         # An exam centre's slow network: every request takes over a second.
         cdp = page.context.new_cdp_session(page)
         cdp.send("Network.enable")
@@ -154,7 +160,7 @@ def test_unsent_answers_of_two_tabs_are_both_kept(page, live_server):
     tab_b.close()
     tab_c = page
     tab_c.goto(url)
-    tab_c.wait_for_selector("#exam")
+    exam_ready(tab_c)
     expect_saved(tab_c, 1, timeout=30_000)
     expect_saved(tab_c, 2, timeout=30_000)
     assert set(saved_items()) == {1, 2}
@@ -176,7 +182,7 @@ def test_a_crashed_tabs_unsent_answer_is_sent_by_the_next_page_at_once(page, liv
         crashed.goto("chrome://crash")
     assert saved_items() == {}
     page.goto(url)
-    page.wait_for_selector("#exam")
+    exam_ready(page)
     expect_saved(page, 1, timeout=8_000)  # well before the stamp's 20 s
     assert set(saved_items()) == {1}
 

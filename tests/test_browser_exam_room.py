@@ -8,7 +8,7 @@ from examsys.exams.models import AttemptEvent, AttemptItem
 from examsys.extensions import db
 
 from . import test_browser
-from .test_browser import answer_first_choice, expect_saved, log_in_and_start
+from .test_browser import answer_first_choice, exam_ready, expect_saved, log_in_and_start
 
 pytestmark = pytest.mark.browser
 # The live server and the browser page of the exam room's first browser tests.
@@ -36,7 +36,7 @@ def test_navigator_shows_answered_and_flagged_and_the_summary_lists_them(page, l
     page.keyboard.press("Enter")
     expect(page.locator("#summary")).to_be_hidden()
     page.reload()
-    page.wait_for_selector("#exam")
+    exam_ready(page)
     expect(page.locator("#item-2 button.flag")).to_have_attribute("aria-pressed", "true")
     flagged = [i.position for i in db.session.query(AttemptItem).filter_by(flagged=True)]
     db.session.rollback()
@@ -58,7 +58,7 @@ def test_a_second_browser_takes_over_and_the_first_is_told(page, live_server):
     other.click("form.card button[type=submit]")
     other.wait_for_url(f"{live_server}/dashboard")
     other.click("text=Resume the exam")
-    other.wait_for_selector("#exam")
+    exam_ready(other)
     answer_first_choice(other, 2)
     expect_saved(other, 2)
     context.close()

@@ -13,7 +13,7 @@ from examsys.extensions import db
 
 from . import test_browser
 from .exam_support import enroll, make_session, set_blueprint_options
-from .test_browser import answer_first_choice, answered, expect_saved, log_in_and_start
+from .test_browser import answer_first_choice, answered, exam_ready, expect_saved, log_in_and_start
 
 pytestmark = pytest.mark.browser
 live_server, page = test_browser.live_server, test_browser.page
@@ -33,7 +33,7 @@ def test_warnings_follow_the_servers_clock(page, live_server, before, text):
     expect(page.locator("#time-warning")).to_be_hidden()
     with time_machine.travel(deadline_of_the_attempt() - before, tick=True):
         page.reload()
-        page.wait_for_selector("#exam")
+        exam_ready(page)
         expect(page.locator("#time-warning")).to_have_text(text)
         expect(page.locator("#time-warning")).to_have_attribute("role", "alert")
         countdown = page.locator("#countdown").inner_text()
@@ -64,7 +64,7 @@ def test_a_sequential_exam_shows_one_question_and_only_moves_forward(page, seque
     assert moved.value.ok  # stored before the reload below (else the reload could win)
     # A reload keeps the candidate on the question reached, never back on the first.
     page.reload()
-    page.wait_for_selector("#exam")
+    exam_ready(page)
     expect(page.locator("#item-2")).to_be_visible()
     expect(page.locator("#item-1")).to_be_hidden()
     assert answered(page, 1)

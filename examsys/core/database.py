@@ -16,7 +16,8 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def configure_engine(engine: Engine, ping_after_idle: float | None = None) -> None:
     """Ping pooled connections that sat idle (``ping_when_idle``, unless
     ``ping_after_idle`` is None), plan the hot statements on each new PostgreSQL
-    connection (``driver.plan_on_connect``), then make SQLite safe for concurrent writers: WAL,
+    connection (``driver.plan_on_connect``) and keep them across rollbacks
+    (``driver.keep_prepared_on_rollback``), then make SQLite safe for concurrent writers: WAL,
     foreign keys, and BEGIN IMMEDIATE.
 
     A deferred transaction that reads and then writes fails at once with SQLITE_BUSY when
@@ -27,6 +28,7 @@ def configure_engine(engine: Engine, ping_after_idle: float | None = None) -> No
     if ping_after_idle is not None:
         ping_when_idle(engine, ping_after_idle)
     driver.plan_on_connect(engine)
+    driver.keep_prepared_on_rollback(engine)
     if engine.dialect.name != "sqlite":
         return
 
