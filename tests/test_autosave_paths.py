@@ -9,13 +9,15 @@ import gc
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import column, create_engine, func, select, table, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from examsys.accounts.services import end_login_session, open_login_session
 from examsys.certs import public
 from examsys.core import driver
 from examsys.core.clock import utcnow
+from examsys.core.database import configure_engine
 from examsys.core.errors import Invalid
 from examsys.exams import delivery, form_cache
 from examsys.exams.models import Attempt, AttemptItem, AttemptState, ResponseEvent
@@ -580,7 +582,8 @@ def test_a_new_connection_has_planned_the_hot_statements_before_they_run(app, si
 def test_a_rolled_back_transaction_keeps_the_connections_prepared_statements(app, sitting):
     """Every request that reads through the session ends in a rollback (the exam page's
     clock, every 30 s per candidate): the pooled connection keeps the autosave prepared and
-    planned, after a failed statement too, and the save still runs on it."""
+    planned, and the save still runs on it. A failed transaction's rollback starts afresh
+    (a statement prepared on a table a migration changed fails once, not for ever)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
     attempt_id, token = sitting
@@ -592,10 +595,6 @@ def test_a_rolled_back_transaction_keeps_the_connections_prepared_statements(app
         pid, planned = prepared_statements(conn)
         conn.rollback()  # a read-only request's end
         assert prepared_statements(conn) == (pid, planned)
-        with pytest.raises(DBAPIError):
-            conn.exec_driver_sql("SELECT 1 / 0")
-        conn.rollback()
-        assert prepared_statements(conn) == (pid, planned)
     # Returned to the pool (its reset rolls back too) and taken again: the same statements,
     # and the save runs on the one planned ahead.
     assert plain(attempt_id, token, seq=2, response=None, bind=db.engine) is not None
@@ -605,6 +604,60 @@ def test_a_rolled_back_transaction_keeps_the_connections_prepared_statements(app
     # The form's read and the save each ran once on the plan made ahead; the
     # verification's statement waits.
     assert sorted(after.values()) == [(0, driver.CUSTOM_PLANS)] + [(1, driver.CUSTOM_PLANS)] * 2
+
+
+def test_a_statement_prepared_before_a_migration_fails_once_not_for_ever(database_url):
+    """A migration run elsewhere changes a column a prepared statement returns: PostgreSQL
+    refuses to run the old statement, once per connection: after the failed transaction's
+    rollback the connection prepares it again, and in autocommit the connection is
+    dropped."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's prepared statements")
+    engine = create_engine(database_url, poolclass=NullPool)
+    configure_engine(engine)
+    other = create_engine(database_url, poolclass=NullPool)
+    read = select(column("tag")).select_from(table("migrated"))
+    try:
+        with other.begin() as ddl:
+            ddl.exec_driver_sql("DROP TABLE IF EXISTS migrated")
+            ddl.exec_driver_sql("CREATE TABLE migrated (tag varchar(16))")
+            ddl.exec_driver_sql("INSERT INTO migrated VALUES ('a')")
+        with engine.connect() as conn:
+
+            def in_a_request():
+                conn.exec_driver_sql("SELECT 1")  # the session's transaction begins
+                return driver.fetch_one(conn, read, {}, prepare=True)
+
+            for _ in range(2):
+                assert in_a_request().tag == "a"
+                conn.rollback()  # as a request's end: the statement stays prepared
+            with other.begin() as ddl:
+                ddl.exec_driver_sql("ALTER TABLE migrated ALTER COLUMN tag TYPE varchar(32)")
+            with pytest.raises(DBAPIError, match="cached plan must not change result type"):
+                in_a_request()
+            conn.rollback()
+            assert in_a_request().tag == "a"
+            conn.rollback()
+        # In autocommit (the autosave's, the verification's) no rollback comes: the
+        # pooled connection that failed is dropped, and the next one prepares afresh.
+        pooled = create_engine(database_url, pool_size=1, max_overflow=0)
+        configure_engine(pooled)
+        with driver.own_connection(pooled) as conn:
+            assert driver.fetch_one(conn, read, {}, prepare=True).tag == "a"
+        with other.begin() as ddl:
+            ddl.exec_driver_sql("ALTER TABLE migrated ALTER COLUMN tag TYPE text")
+        with driver.own_connection(pooled) as conn:
+            with pytest.raises(DBAPIError, match="cached plan") as failed:
+                driver.fetch_one(conn, read, {}, prepare=True)
+            assert failed.value.connection_invalidated and conn.invalidated
+        with driver.own_connection(pooled) as conn:
+            assert driver.fetch_one(conn, read, {}, prepare=True).tag == "a"
+        pooled.dispose()
+    finally:
+        with other.begin() as ddl:
+            ddl.exec_driver_sql("DROP TABLE IF EXISTS migrated")
+        engine.dispose()
+        other.dispose()
 
 
 def test_a_database_without_the_tables_still_connects(database_url):

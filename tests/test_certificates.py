@@ -582,6 +582,12 @@ def test_an_own_window_cannot_take_back_results_already_out(
         integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
                                     opens_at=es.opens_at, closes_at=utcnow() + timedelta(hours=1))
     db.session.rollback()
+    # Nor one that closed already but whose grace seconds would end after the release.
+    with pytest.raises(Conflict, match="results are released"):
+        integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
+                                    opens_at=es.opens_at, closes_at=es.closes_at + timedelta(
+                                        seconds=es.grace_seconds // 2))
+    db.session.rollback()
     # A window that closed before the results came out changes nothing: allowed.
     integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id,
                                 opens_at=es.opens_at, closes_at=es.closes_at - timedelta(hours=1))

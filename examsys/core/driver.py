@@ -95,6 +95,12 @@ def plan_on_connect(engine: Engine) -> None:
             dbapi_connection.autocommit = False
 
 
+# "cached plan must not change result type": a statement prepared before a migration
+# changed what it returns. In autocommit nothing would ever clear it (see
+# keep_prepared_on_rollback): the connection is dropped, and the pool opens a new one.
+STALE_PLAN = "0A000"
+
+
 @contextmanager
 def _cursor(conn: Connection, sql: str, params, many: bool = False) -> Iterator:
     """psycopg's cursor on the connection's driver connection, with SQLAlchemy's statement
@@ -109,11 +115,12 @@ def _cursor(conn: Connection, sql: str, params, many: bool = False) -> Iterator:
             if dispatch.after_cursor_execute:
                 dispatch.after_cursor_execute(conn, cursor, sql, params, None, many)
     except conn.dialect.loaded_dbapi.Error as exc:
-        lost = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
-        if lost:
+        drop = (conn.dialect.is_disconnect(exc, fairy.dbapi_connection, None)
+                or getattr(exc, "sqlstate", None) == STALE_PLAN)
+        if drop:
             conn.invalidate(exc)
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
-                                  connection_invalidated=lost, dialect=conn.dialect) from exc
+                                  connection_invalidated=drop, dialect=conn.dialect) from exc
 
 
 def keep_prepared_on_rollback(engine: Engine) -> None:
@@ -128,19 +135,21 @@ def keep_prepared_on_rollback(engine: Engine) -> None:
     and the next five saves on it planned again (0.6 ms of the server's CPU each). Here
     a rollback is ROLLBACK sent on the connection's libpq handle (which waits for the
     server without holding the GIL), psycopg's bookkeeping left as it is; anything but a
-    plain transaction to end (none open, a pipeline, an error) goes psycopg's way.
-    Migrations run in processes of their own (restart the app servers after one, see
-    docs/deploy.md)."""
+    transaction that ran without error (none open, a pipeline, a failed statement) goes
+    psycopg's way: after an error the statements are prepared afresh, so that one prepared
+    on a table a migration has changed since ("cached plan must not change result type")
+    fails one request, not every request on that connection. (Restart the app servers
+    after a migration all the same, see docs/deploy.md: the autosave and the verification
+    run in autocommit, where no rollback comes to clear a stale statement.)"""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
     from psycopg.pq import ExecStatus, TransactionStatus
 
-    ending = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
     psycopg_rollback = engine.dialect.do_rollback
 
     def do_rollback(dbapi_connection) -> None:
         pgconn = getattr(dbapi_connection, "driver_connection", dbapi_connection).pgconn
-        if pgconn.transaction_status in ending and not pgconn.pipeline_status:
+        if pgconn.transaction_status == TransactionStatus.INTRANS and not pgconn.pipeline_status:
             try:
                 if pgconn.exec_(b"ROLLBACK").status == ExecStatus.COMMAND_OK:
                     return

@@ -1,7 +1,7 @@
 """Integrity of an attempt: one active device, a log of what the browser and network did,
 invalidation by an examiner, and accommodations that move a running attempt's deadline."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -170,13 +170,15 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
         raise Invalid(_("The accommodation was not changed."), code="invalid_accommodation",
                       details=problems)
     es = _locked_session(session, enrollment.session_id)
+    # The last window's close: with the grace seconds after it, when results came out.
+    last_close = es.all_closed_at - timedelta(seconds=es.grace_seconds)
     if (closes_at is not None and es.release == ReleasePolicy.AFTER_CLOSE
-            and now >= es.all_closed_at and closes_at > es.all_closed_at):
+            and now >= es.all_closed_at and closes_at > last_close):
         # The results are out (notices and certificates too): a later window would take
         # them back from the candidates who have them.
         raise Conflict(_("This session's results are released: a candidate's own window "
                          "can no longer close after %(time)s.",
-                         time=es.all_closed_at.strftime("%Y-%m-%d %H:%M UTC")),
+                         time=last_close.strftime("%Y-%m-%d %H:%M UTC")),
                        code="results_released")
     before = {"extra_minutes": enrollment.extra_minutes,
               "time_multiplier": enrollment.time_multiplier}
