@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import event, select
 
 from benchmarks import seed
@@ -18,7 +19,7 @@ from examsys.bank.types import get_type
 from examsys.core.clock import utcnow
 from examsys.exams import scheduling
 from examsys.exams.assembly import pool_cache
-from examsys.exams.models import AttemptItem
+from examsys.exams.models import Attempt, AttemptItem
 from examsys.extensions import db
 
 from .conftest import Api, add_user
@@ -163,6 +164,36 @@ def test_hot_endpoints_stay_within_their_query_budget(app, examiner, forms_bank)
     counts = scenario(app, examiner, SMALL, others=1, tag="b")
     over = {name: (n, BUDGET[name]) for name, n in counts.items() if n > BUDGET[name]}
     assert over == {}, f"statements per request (count, budget): {counts}"
+
+
+def test_the_pages_clock_reads_the_attempt_not_its_items(app, examiner, forms_bank):
+    """Every candidate's page asks for the clock every 30 s: one row, not the form."""
+    add_user(Role.CANDIDATE, "clock@example.com", "Clock Reader")
+    es = open_session(LARGE, examiner, ["clock@example.com"])
+    api = Api(app.test_client())
+    assert api.login("clock@example.com").status_code == 200
+    attempt_id = api.post(f"/api/v1/exam-sessions/{es.id}/attempts", json={}).get_json()[
+        "attempt_id"]
+    db.session.commit()
+    with counting() as statements:
+        body = api.get(f"/api/v1/attempts/{attempt_id}/clock").get_json()
+    assert body["state"] == "in_progress" and body["superseded"] is False
+    assert body["deadline"] is not None
+    assert [s for s in statements if "attempt_item" in s] == []
+
+    # Past the deadline and its grace, the clock closes the attempt as its page would.
+    attempt = db.session.get(Attempt, attempt_id)
+    end = attempt.deadline + timedelta(seconds=attempt.session.grace_seconds + 1)
+    db.session.commit()
+    with time_machine.travel(end, tick=False):
+        body = api.get(f"/api/v1/attempts/{attempt_id}/clock").get_json()
+    assert body["state"] != "in_progress"
+    assert db.session.get(Attempt, attempt_id).state == body["state"]
+    # Another candidate's attempt is not found.
+    add_user(Role.CANDIDATE, "other-clock@example.com", "Other")
+    other = Api(app.test_client())
+    assert other.login("other-clock@example.com").status_code == 200
+    assert other.get(f"/api/v1/attempts/{attempt_id}/clock").status_code == 404
 
 
 def test_on_postgresql_a_form_is_written_and_scored_in_one_statement_each(app, examiner,

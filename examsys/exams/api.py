@@ -289,7 +289,9 @@ def clock(attempt_id):
     """The server's time and the attempt's deadline: the page re-synchronises its countdown
     (a deadline moved by an accommodation shows at once)."""
     now = utcnow()
-    attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
+    attempt = delivery.running_attempt(db.session, now, attempt_id, current_user.id)
+    if attempt is None:  # to be closed, or over: as the attempt's page would load it
+        attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
     superseded = attempt.device_session_id not in (None, current_user.login_token)
     return ok({"server_time": iso(now), "deadline": iso(attempt.deadline),
                "state": attempt.state, "superseded": superseded})

@@ -808,6 +808,22 @@ def close_overdue(session, now: datetime, batch: int = 200) -> int:
         after = ids[-1]
 
 
+def running_attempt(session, now: datetime, attempt_id: int, candidate_id: int):
+    """The candidate's attempt's state, deadline and device if it is running and in time,
+    else None (not theirs, over, or to be closed: ``load_attempt`` says which). The exam
+    page asks every 30 s (its clock): one row, where ``load_attempt`` builds the hundred
+    items too, 33 times a second at 1,000 candidates."""
+    row = session.execute(
+        select(Attempt.candidate_id, Attempt.state, Attempt.deadline, Attempt.device_session_id,
+               ExamSession.grace_seconds)
+        .join(ExamSession, ExamSession.id == Attempt.session_id)
+        .where(Attempt.id == attempt_id)).first()
+    if (row is None or row.candidate_id != candidate_id or row.state != AttemptState.IN_PROGRESS
+            or past_grace(row.deadline, row.grace_seconds, now)):
+        return None
+    return row
+
+
 def load_attempt(session, now: datetime, attempt_id: int,
                  candidate_id: int | None = None) -> Attempt:
     """An attempt with its items, closed first if its time ran out (the lazy close).
