@@ -9,7 +9,7 @@ import gc
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import column, create_engine, func, select, table, text
+from sqlalchemy import column, create_engine, func, null, select, table, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -272,6 +272,30 @@ def test_a_cached_form_leaves_the_garbage_collector_nothing_to_walk():
     assert not any(gc.is_tracked(items[p]) for p in (1, 2))
     assert not gc.is_tracked(items[1][2])  # the option order, frozen
     assert gc.is_tracked(items[3])  # a payload is a dict: only the types that read it
+
+
+def test_an_attempt_keeps_its_forms_facts_from_its_start(app, sitting):
+    """PostgreSQL writes what the autosave needs of each item once, at the start (one row
+    to read at each worker's first save instead of the hundred items); an attempt started
+    before that was kept is read from its items."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no forms")
+    attempt_id, token = sitting
+    kept = db.session.scalar(select(Attempt.form_facts).where(Attempt.id == attempt_id))
+    items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)
+                               .order_by(AttemptItem.position)).all()
+    assert len(kept) == len(items) > 1
+    assert {f[0]: (f[1], f[2], f[3]) for f in kept} == {
+        i.position: (i.id, i.version.type, i.option_order) for i in items}
+    forget_forms()
+    assert plain(attempt_id, token, 1, 1, None, bind=db.engine) is not None
+
+    db.session.execute(update(Attempt).where(Attempt.id == attempt_id)
+                       .values(form_facts=null()))
+    db.session.commit()
+    forget_forms()
+    assert plain(attempt_id, token, 2, 2, None, bind=db.engine) is not None
+    assert events() == 2
 
 
 def test_a_cached_form_of_another_attempt_with_the_same_id_saves_nothing(app, sitting):

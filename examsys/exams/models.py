@@ -179,6 +179,9 @@ class Attempt(db.Model):
     invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidation_reason: Mapped[str | None] = mapped_column(String(500))
     results_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # PostgreSQL: what an autosave needs to know of every item, written once at the start
+    # (see delivery._FORM_FACTS); deferred, as only that read wants it.
+    form_facts: Mapped[list | None] = mapped_column(JSON(none_as_null=True), deferred=True)
 
     enrollment: Mapped[Enrollment] = relationship()
     session: Mapped[ExamSession] = relationship(lazy="joined")
