@@ -138,9 +138,8 @@ def keep_prepared_on_rollback(engine: Engine) -> None:
     transaction that ran without error (none open, a pipeline, a failed statement) goes
     psycopg's way: after an error the statements are prepared afresh, so that one prepared
     on a table a migration has changed since ("cached plan must not change result type")
-    fails one request, not every request on that connection. (Restart the app servers
-    after a migration all the same, see docs/deploy.md: the autosave and the verification
-    run in autocommit, where no rollback comes to clear a stale statement.)"""
+    fails one request, not every request on that connection. (In autocommit, where no
+    rollback comes, such a failure drops the connection: see ``STALE_PLAN``.)"""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
     from psycopg.pq import ExecStatus, TransactionStatus

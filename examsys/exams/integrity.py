@@ -1,7 +1,7 @@
 """Integrity of an attempt: one active device, a log of what the browser and network did,
 invalidation by an examiner, and accommodations that move a running attempt's deadline."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -170,8 +170,7 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
         raise Invalid(_("The accommodation was not changed."), code="invalid_accommodation",
                       details=problems)
     es = _locked_session(session, enrollment.session_id)
-    # The last window's close: with the grace seconds after it, when results came out.
-    last_close = es.all_closed_at - timedelta(seconds=es.grace_seconds)
+    last_close = es.last_window_close
     if (closes_at is not None and es.release == ReleasePolicy.AFTER_CLOSE
             and now >= es.all_closed_at and closes_at > last_close):
         # The results are out (notices and certificates too): a later window would take

@@ -69,14 +69,19 @@ class ReleasePolicy(enum.StrEnum):
     MANUAL = "manual"
 
 
+def last_window_close(closes_at: datetime, own_windows_close_at: datetime | None) -> datetime:
+    """When a session's window and every candidate's own window have closed: no attempt's
+    deadline is later."""
+    own = own_windows_close_at
+    return closes_at if own is None or own <= closes_at else own
+
+
 def all_closed_at(closes_at: datetime, own_windows_close_at: datetime | None,
                   grace_seconds: int) -> datetime:
-    """When no candidate can write to a session any more: its window and every candidate's
-    own window closed (no attempt's deadline is later), and the grace period for saves
-    still on their way after a deadline passed."""
-    own = own_windows_close_at
-    last = closes_at if own is None or own <= closes_at else own
-    return last + timedelta(seconds=grace_seconds)
+    """When no candidate can write to a session any more: every window closed
+    (``last_window_close``) and the grace period for saves still on their way after a
+    deadline passed."""
+    return last_window_close(closes_at, own_windows_close_at) + timedelta(seconds=grace_seconds)
 
 
 class ExamSession(db.Model):
@@ -105,6 +110,10 @@ class ExamSession(db.Model):
 
     certification: Mapped[Certification] = relationship(lazy="joined")
     blueprint: Mapped[Blueprint] = relationship()
+
+    @property
+    def last_window_close(self) -> datetime:
+        return last_window_close(self.closes_at, self.own_windows_close_at)
 
     @property
     def all_closed_at(self) -> datetime:
