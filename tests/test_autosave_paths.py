@@ -566,6 +566,15 @@ def test_plain_save_finds_the_attempt_by_its_key_whatever_the_statistics(app, en
     assert "ix_attempt_state_deadline" not in save
 
 
+def on_a_new_connection() -> None:
+    """The test's work committed, the pool emptied (the next connection is a new one, as
+    planned ahead) and the forms forgotten (the next save reads its form)."""
+    db.session.commit()
+    db.session.close()
+    db.engine.dispose()
+    forget_forms()
+
+
 def prepared_statements(conn) -> tuple[int, dict[str, tuple[int, int]]]:
     """The connection's server process and its prepared statements: {opening words of the
     statement: (generic plans run, custom plans made)}."""
@@ -583,10 +592,7 @@ def test_a_new_connection_has_planned_the_hot_statements_before_they_run(app, si
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's plan cache")
     attempt_id, token = sitting
-    db.session.commit()
-    db.session.close()
-    db.engine.dispose()  # the next connection is a new one
-    forget_forms()
+    on_a_new_connection()
     with driver.own_connection(db.engine) as conn:  # autocommit: nothing rolled back
         pid, before = prepared_statements(conn)
     assert sorted(before.values()) == [(0, driver.CUSTOM_PLANS)] * 3
@@ -611,10 +617,7 @@ def test_a_rolled_back_transaction_keeps_the_connections_prepared_statements(app
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
     attempt_id, token = sitting
-    db.session.commit()
-    db.session.close()
-    db.engine.dispose()
-    forget_forms()
+    on_a_new_connection()
     with db.engine.connect() as conn:
         pid, planned = prepared_statements(conn)
         conn.rollback()  # a read-only request's end
