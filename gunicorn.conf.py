@@ -9,6 +9,7 @@ connections. Keep the sum over all app servers under PostgreSQL's max_connection
 
 import gc
 import os
+import random
 
 from examsys.extensions import db
 
@@ -40,6 +41,14 @@ graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
 # the balancer's idle timeout, so that the balancer closes idle connections first (else a
 # request sent just as gunicorn closes one fails with a 502).
 keepalive = int(os.environ.get("EXAMSYS_KEEPALIVE", "5"))
+# A keep-alive connection is served by the worker that accepted it for as long as it lasts:
+# a balancer that keeps a few connections open to this server (or a client with a pool)
+# can pile its load on one or two workers while the others idle, each worker running its
+# Python on one core at a time. Closing a connection after about this many requests
+# (at random, so that connections opened together do not all close together) lets the
+# reconnection land on whichever worker accepts first, an idle one most often, as
+# nginx's keepalive_requests and Apache's MaxKeepAliveRequests do. 0: never.
+keepalive_requests = int(os.environ.get("EXAMSYS_KEEPALIVE_REQUESTS", "100"))
 # Recycle workers now and then so that slow leaks never matter; jitter avoids all at once.
 # Not often: a new worker reads each running attempt's form again on its first save there
 # (exams.form_cache), a few minutes apart at exam-day load is plenty.
@@ -78,3 +87,9 @@ def post_fork(server, worker):
         return
     with app.app_context():
         db.engine.dispose(close=False)
+
+
+def pre_request(worker, req):
+    """Close the connection after this response, now and then (``keepalive_requests``)."""
+    if keepalive_requests and random.random() * keepalive_requests < 1:  # noqa: S311
+        req.must_close = True

@@ -143,3 +143,53 @@ with app.test_client() as client:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "200"
+
+
+@pytest.mark.parametrize("every", [4, 0])
+def test_gunicorn_closes_a_keepalive_connection_now_and_then(tmp_path, every):
+    """A keep-alive connection stays with the worker that accepted it: closed after about
+    ``EXAMSYS_KEEPALIVE_REQUESTS`` requests (at random), the client's next connection goes
+    to whichever worker accepts it. 0: kept for as long as the client keeps it."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'keepalive.sqlite3'}",
+               SECRET_KEY="k" * 40, EXAMSYS_BENCH_ROUTES="1",
+               EXAMSYS_WSGI_APP="benchmarks.bench_wsgi:app", EXAMSYS_BIND=f"127.0.0.1:{port}",
+               WEB_CONCURRENCY="1", EXAMSYS_THREADS="2", EXAMSYS_KEEPALIVE_REQUESTS=str(every))
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and config
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no gunicorn"
+                time.sleep(0.1)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        closed = 0
+        for _ in range(200):
+            conn.request("GET", "/bench/bare")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read()
+            if response.getheader("Connection", "").lower() == "close":
+                closed += 1
+                conn.close()  # http.client opens a new one for the next request
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if every:
+        assert 15 <= closed <= 100  # 50 expected; 15 and 100 are beyond 5 standard deviations
+    else:
+        assert closed == 0
