@@ -14,7 +14,7 @@ import time_machine
 from sqlalchemy import event, select
 
 from benchmarks import seed
-from examsys.accounts.models import Role
+from examsys.accounts.models import LoginSession, Role
 from examsys.bank.types import get_type
 from examsys.core.clock import utcnow
 from examsys.exams import scheduling
@@ -180,6 +180,23 @@ def test_the_pages_clock_reads_the_attempt_not_its_items(app, examiner, forms_ba
     assert body["state"] == "in_progress" and body["superseded"] is False
     assert body["deadline"] is not None
     assert [s for s in statements if "attempt_item" in s] == []
+    # The login is checked in the same statement: no loading of the login and its user first
+    # (SQLite's BEGIN is its transaction, not a read).
+    assert len([s for s in statements if not s.startswith("BEGIN")]) == 1, statements
+
+    # What that one statement checks: an examiner's login is refused (403), an ended login
+    # is no login (401); each as the checked path answers it.
+    staff = Api(app.test_client())
+    assert staff.login(examiner.email).status_code == 200
+    assert staff.get(f"/api/v1/attempts/{attempt_id}/clock").status_code == 403
+    login = db.session.scalar(select(LoginSession).where(LoginSession.user_id == db.session.get(
+        Attempt, attempt_id).candidate_id))
+    login.ended_at = utcnow()
+    db.session.commit()
+    ended = api.get(f"/api/v1/attempts/{attempt_id}/clock")
+    assert ended.status_code == 401
+    login.ended_at = None
+    db.session.commit()
 
     # Past the deadline and its grace, the clock closes the attempt as its page would.
     attempt = db.session.get(Attempt, attempt_id)
