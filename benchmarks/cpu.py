@@ -48,3 +48,33 @@ def per_request(before: dict | None, after: dict | None, answered: int) -> dict 
     if before is None or after is None or not answered:
         return None
     return {g: round((after[g] - before[g]) / answered * 1e6) for g in GROUPS}
+
+
+def workers(server_pid: int) -> dict[int, float]:
+    """Seconds of CPU (user + system) so far of each of gunicorn's workers, by pid; empty
+    where /proc is missing."""
+    proc = Path("/proc")
+    children = proc / str(server_pid) / "task" / str(server_pid) / "children"
+    try:
+        pids = [int(p) for p in children.read_text().split()]
+    except OSError:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def shares(before: dict[int, float], after: dict[int, float]) -> list[int]:
+    """Each worker's share of the workers' CPU between two readings, in %, largest first:
+    how evenly the load was spread over the processes (each runs Python on one core at
+    a time)."""
+    spent = sorted((after[p] - before.get(p, 0.0) for p in after), reverse=True)
+    total = sum(spent)
+    return [round(s / total * 100) for s in spent] if total > 0 else []

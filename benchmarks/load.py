@@ -9,6 +9,14 @@ Two ways to apply load, and the latency each one means:
   seconds). A request's latency runs from the moment it was due, not from when a
   connection became free, so a server that falls behind shows it (no coordinated
   omission).
+
+Connections: a candidate's own requests (start, paced autosaves and clock reads, submit)
+go over a keep-alive connection of its own, as from its browser; the closed-loop
+saturations and the ceilings share one pool of ``connections``, so that their ratios
+compare like with like. Through a shared pool the few connections in use carried the
+whole exam day, and gunicorn serves a connection in the worker that accepted it: one
+worker of five served every start of the storm and half of the autosaves (measured with
+per-worker CPU), a load a thousand browsers never put on one process.
 """
 
 import asyncio
@@ -33,6 +41,8 @@ class Candidate:
     attempt_id: int | None = None
     items: list[dict] = field(default_factory=list)
     seq: int = 0
+    # Its browser's keep-alive connection (``Client.browser``).
+    http: aiohttp.ClientSession | None = None
     # Every save the server acknowledged: (position, seq), checked against the database.
     acked_all: list[tuple[int, int]] = field(default_factory=list)
 
@@ -79,18 +89,34 @@ class Client:
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=60))
 
+        self.browsers: list[aiohttp.ClientSession] = []
+
     async def close(self):
+        for http in self.browsers:
+            await http.close()
         await self.http.close()
 
+    def browser(self, cand: Candidate, own: bool = True) -> aiohttp.ClientSession:
+        """The candidate's own connection (opened on first use), or the shared pool."""
+        if not own:
+            return self.http
+        if cand.http is None:
+            cand.http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=1), cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=60))
+            self.browsers.append(cand.http)
+        return cand.http
+
     async def call(self, op: str, method: str, path: str, due: float | None = None,
-                   parse: bool = False,
+                   parse: bool = False, http: aiohttp.ClientSession | None = None,
                    **kw) -> tuple[int, dict | None, aiohttp.typedefs.LooseHeaders | None]:
-        """One request; the body is parsed only when ``parse`` (the load generator shares
-        the server's CPU: what it spends on answers nobody reads is taken from the server,
-        and more from the requests with longer answers)."""
+        """One request (over ``http``, else the shared pool); the body is parsed only when
+        ``parse`` (the load generator shares the server's CPU: what it spends on answers
+        nobody reads is taken from the server, and more from the requests with longer
+        answers)."""
         due = self.rec.now() if due is None else due
         try:
-            async with self.http.request(method, self.base + path, **kw) as resp:
+            async with (http or self.http).request(method, self.base + path, **kw) as resp:
                 body = await resp.read()
                 body = json.loads(body) if parse and body else None
                 status, headers = resp.status, resp.headers
@@ -103,6 +129,7 @@ class Client:
 
     async def login(self, cand: Candidate, password: str, op: str) -> bool:
         status, body, headers = await self.call(op, "POST", "/api/v1/auth/login", parse=True,
+                                                http=self.browser(cand),
                                                 json={"email": cand.email, "password": password})
         if status != 200:
             return False
@@ -115,7 +142,7 @@ class Client:
     async def start(self, cand: Candidate, session_id: int, op: str = "start") -> bool:
         status, body, _h = await self.call(
             op, "POST", f"/api/v1/exam-sessions/{session_id}/attempts", headers=cand.headers(),
-            data=b"{}", parse=True)
+            data=b"{}", parse=True, http=self.browser(cand))
         if status not in (200, 201):
             return False
         cand.attempt_id = body["attempt_id"]
@@ -125,27 +152,31 @@ class Client:
         cand.seq = body["last_seq"]
         return True
 
-    async def save(self, cand: Candidate, op: str = "autosave", due: float | None = None) -> int:
+    async def save(self, cand: Candidate, op: str = "autosave", due: float | None = None,
+                   own: bool = True) -> int:
+        """An autosave, over the candidate's own connection unless ``own`` is False."""
         item = random.choice(cand.items)
         response = _answer(item)
         cand.seq += 1
         seq = cand.seq
         status, _b, _h = await self.call(
             op, "PUT", f"/api/v1/attempts/{cand.attempt_id}/items/{item['position']}", due=due,
-            headers=cand.headers(), data=json.dumps({"response": response, "seq": seq}))
+            http=self.browser(cand, own), headers=cand.headers(),
+            data=json.dumps({"response": response, "seq": seq}))
         if status == 200:
             cand.acked_all.append((item["position"], seq))
         return status
 
     async def submit(self, cand: Candidate, op: str = "submit") -> int:
         status, _b, _h = await self.call(op, "POST", f"/api/v1/attempts/{cand.attempt_id}/submit",
-                                         headers=cand.headers())
+                                         http=self.browser(cand), headers=cand.headers())
         return status
 
     async def clock(self, cand: Candidate, op: str = "clock", due: float | None = None) -> int:
         """The exam page's countdown asking for the server's time (every 30 s, exam.js)."""
         status, _b, _h = await self.call(op, "GET", f"/api/v1/attempts/{cand.attempt_id}/clock",
-                                         due=due, headers=cand.headers())
+                                         due=due, http=self.browser(cand),
+                                         headers=cand.headers())
         return status
 
     async def verify(self, token: str, op: str = "verify", due: float | None = None) -> int:

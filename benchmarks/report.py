@@ -180,6 +180,17 @@ def cpu_lines(ops: dict[str, dict], order: list[str]) -> str:
     return "\n".join(lines)
 
 
+def share_lines(phases: list[dict]) -> str:
+    """The app workers' shares of the CPU in the busy phases (see cpu.shares)."""
+    rows = [(p["phase"], p["worker_cpu_shares"]) for p in phases
+            if "storm" in p["phase"] or p["phase"].startswith("exam day")
+            if p.get("worker_cpu_shares")]
+    if not rows:
+        return ""
+    return "app workers' shares of their CPU, %, largest first:\n" + "\n".join(
+        f"  {name}: {' / '.join(map(str, shares))}" for name, shares in rows)
+
+
 def goal_lines(rows: list[dict]) -> str:
     marks = {True: "MET ", False: "MISS", None: "n/a "}
     return "\n".join(f"  [{marks[r['met']]}] {r['goal']}: {r['value']} (goal {r['target']})"

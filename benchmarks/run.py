@@ -58,13 +58,14 @@ def parse_args(argv=None):
                    help="length of the exam-day phase (paced autosaves + verifications)")
     p.add_argument("--autosave-interval", type=float, default=3.0,
                    help="seconds between one candidate's autosaves")
-    p.add_argument("--mid-exam-saves", type=int, default=10,
+    p.add_argument("--mid-exam-saves", type=int, default=14,
                    help="autosaves per candidate sent after the exam-day phase and before the "
-                        "saturations, not measured: the rounds measure the middle of an exam, "
-                        "when the workers have read nearly every running attempt's form "
-                        "(exams.form_cache; 1 - 0.8^14, about 96 %%, of worker and attempt "
-                        "pairs with five workers and the defaults); its first saves are in "
-                        "the exam-day phase. "
+                        "saturations, not measured, through the shared pool as the "
+                        "saturations are: the rounds measure the middle of an exam, when a "
+                        "save finds its form in the worker it reaches (exams.form_cache), as "
+                        "a browser's saves find it in the worker its connection is served "
+                        "by; through the pool, 1 - 0.8^14, about 96 %% of worker and attempt "
+                        "pairs with five workers and the defaults. "
                         "PostgreSQL only: SQLite's autosave keeps nothing per worker")
     p.add_argument("--clock-interval", type=float, default=30.0,
                    help="seconds between one candidate's clock reads during the exam-day "
@@ -202,21 +203,28 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
     tokens = world.verify_tokens
     C, D = args.concurrency, args.seconds
 
-    async def save(cand, op, due=None):
-        await client.save(cand, op, due)
+    async def save(cand, op, due=None, own=True):
+        await client.save(cand, op, due, own)
 
     def phase(name):
-        phases.append({"phase": name, "start": round(rec.now(), 3)})
+        if phases and server_pid:
+            # How evenly the workers shared the phase that ends here.
+            phases[-1]["worker_cpu_shares"] = cpu.shares(phases[-1].pop("_workers"),
+                                                         cpu.workers(server_pid))
+        phases.append({"phase": name, "start": round(rec.now(), 3),
+                       "_workers": cpu.workers(server_pid)})
 
     async def slot(op, action, round_no, actors=None):
         start, sent = rec.now(), len(rec.samples)
         used = cpu.snapshot(server_pid, database=postgresql)
+        spread = cpu.workers(server_pid)
         await load.saturate(D, C, action, actors=actors)
         # Sending stopped at start + D; the last answers arrived by "end".
         slots.append({"op": op, "round": round_no, "start": start, "stop": start + D,
                       "end": rec.now(), "cpu_us": cpu.per_request(
                           used, cpu.snapshot(server_pid, database=postgresql),
-                          len(rec.samples) - sent)})
+                          len(rec.samples) - sent),
+                      "worker_cpu_shares": cpu.shares(spread, cpu.workers(server_pid))})
 
     try:
         await load.each(range(200), 8, lambda _i: client.call("warmup", "GET", "/bench/bare"))
@@ -250,7 +258,8 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
             # Only PostgreSQL's autosave keeps forms per worker (exams.form_cache): SQLite's
             # has nothing to warm, and the run keeps its three minutes.
             phase("on to the middle of the exam (not measured)")
-            await load.each(sitting * args.mid_exam_saves, C, lambda c: save(c, "warmup"))
+            await load.each(sitting * args.mid_exam_saves, C,
+                            lambda c: save(c, "warmup", own=False))
 
         phase("ceilings and saturations, interleaved")
         for r in range(1, args.rounds + 1):
@@ -263,13 +272,15 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
             await slot("insert", lambda _i: client.call("insert", "POST", "/bench/insert"), r)
             await slot("insert_raw",
                        lambda _i: client.call("insert_raw", "POST", "/bench/insert_raw"), r)
-            await slot("autosave_max", lambda c: save(c, "autosave_max"), r, actors=sitting)
+            await slot("autosave_max", lambda c: save(c, "autosave_max", own=False), r,
+                       actors=sitting)
 
         phase("submit, one at a time")
         await load.each(sitting[:args.serial], 1, lambda c: client.submit(c, "submit_serial"))
         phase("submit storm at the deadline")
         await load.each(sitting[args.serial:], C, lambda c: client.submit(c))
         phase("end")
+        phases[-1].pop("_workers")
     finally:
         await client.close()
     return [s for s in rec.samples if s.op != "warmup"], cands
@@ -336,6 +347,7 @@ def main(argv=None) -> int:
         all_samples[backend] = samples
         print(report.table(backend, result["operations"], ORDER))
         print(report.cpu_lines(result["operations"], ORDER))
+        print(report.share_lines(result["phases"]))
         s = result["saves"]
         print(f"acknowledged saves: {s['acknowledged']}, missing from the database: "
               f"{s['missing']}")

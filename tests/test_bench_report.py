@@ -3,7 +3,7 @@
 
 import pytest
 
-from benchmarks import report
+from benchmarks import cpu, report
 from benchmarks.sample import Sample
 
 
@@ -169,3 +169,16 @@ def test_cpu_snapshot_keeps_what_a_servers_exited_workers_spent():
         server.wait()
     spent = after["app"] - before["app"]
     assert spent >= 0.05  # the worker's burn, though it had exited
+
+
+def test_worker_shares_say_how_evenly_the_workers_spent_their_cpu():
+    before = {11: 1.0, 12: 2.0, 13: 0.5}
+    after = {11: 4.0, 12: 3.0, 13: 0.5, 14: 0.0}  # 14 forked meanwhile, and idle
+    assert cpu.shares(before, after) == [75, 25, 0, 0]
+    assert cpu.shares(after, after) == []  # nothing spent: nothing to share
+    phases = [{"phase": "start storm", "worker_cpu_shares": [75, 25]},
+              {"phase": "on to the middle of the exam (not measured)",
+               "worker_cpu_shares": [50, 50]},
+              {"phase": "exam day: paced autosaves", "worker_cpu_shares": [60, 40]}]
+    assert report.share_lines(phases).splitlines()[1:] == [
+        "  start storm: 75 / 25", "  exam day: paced autosaves: 60 / 40"]
