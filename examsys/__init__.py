@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from examsys import config
 from examsys.core import ratelimits
 from examsys.core.cookies import RememberingSessionInterface
+from examsys.core.routing import RowNumberConverter
 from examsys.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # The top-level migrations/ folder of the checkout (the app is installed editable).
@@ -51,6 +52,7 @@ class AppGlobals(_AppCtxGlobals):
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowNumberConverter  # before any route is added
     app.app_ctx_globals_class = AppGlobals
     app.session_interface = RememberingSessionInterface()
     config.load(app, overrides)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from benchmarks import seed
 from examsys.accounts.models import LoginSession, Role
@@ -211,6 +211,39 @@ def test_the_pages_clock_reads_the_attempt_not_its_items(app, examiner, forms_ba
     other = Api(app.test_client())
     assert other.login("other-clock@example.com").status_code == 200
     assert other.get(f"/api/v1/attempts/{attempt_id}/clock").status_code == 404
+
+
+def test_the_clock_answers_in_utc_whatever_the_servers_time_zone(app, examiner, forms_bank):
+    """The driver's timestamps come in the database server's TimeZone (initdb takes the
+    host's): the clock's one-statement read must answer in UTC with a Z, as every other
+    answer does (a review found it answering +08:00)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server time zone")
+    add_user(Role.CANDIDATE, "tz@example.com", "Zone Reader")
+    es = open_session(SMALL, examiner, ["tz@example.com"])
+    api = Api(app.test_client())
+    assert api.login("tz@example.com").status_code == 200
+    attempt_id = api.post(f"/api/v1/exam-sessions/{es.id}/attempts", json={}).get_json()[
+        "attempt_id"]
+    page = api.get(f"/api/v1/attempts/{attempt_id}").get_json()
+
+    def shanghai(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'Asia/Shanghai'")
+        dbapi_connection.commit()
+
+    db.session.commit()
+    event.listen(db.engine, "connect", shanghai)
+    db.engine.dispose()
+    try:
+        clock = api.get(f"/api/v1/attempts/{attempt_id}/clock").get_json()
+        zone = db.session.execute(select(func.current_setting("TimeZone"))).scalar_one()
+    finally:
+        db.session.rollback()
+        event.remove(db.engine, "connect", shanghai)
+        db.engine.dispose()
+    assert zone == "Asia/Shanghai"  # the clock's connection was one of these
+    assert clock["deadline"] == page["deadline"] and clock["deadline"].endswith("Z")
 
 
 def test_on_postgresql_a_form_is_written_and_scored_in_one_statement_each(app, examiner,

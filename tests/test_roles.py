@@ -85,3 +85,21 @@ def test_examiner_cannot_sit_an_exam(app, examiner, enrolled):
     api.login(examiner.email)
     response = api.post(f"/api/v1/exam-sessions/{enrolled.id}/attempts", json={})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", [None, *ROLES], ids=lambda r: r.value if r else "anonymous")
+def test_a_number_beyond_any_row_is_not_found_for_everyone(app, role):
+    """An id (or a position) is a four-byte integer: a larger number matches no route
+    (404) for every role, instead of reaching a statement that fails (a 500, before the
+    role check of the views that check the login in their one read)."""
+    huge = 2**31
+    api = Api(app.test_client())
+    if role is not None:
+        assert api.login(add_user(role, f"{role.value}@example.com", role.value).email) \
+            .status_code == 200
+    assert api.get(f"/api/v1/attempts/{huge}/clock").status_code == 404
+    assert api.put(f"/api/v1/attempts/{huge}/items/1",
+                   json={"response": None, "seq": 1}).status_code == 404
+    assert api.put(f"/api/v1/attempts/1/items/{huge}",
+                   json={"response": None, "seq": 1}).status_code == 404
+    assert api.get(f"/api/v1/attempts/{huge - 1}/clock").status_code in (401, 403, 404)

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -861,7 +862,14 @@ _CLOCK = (
            .exists()))
 
 
-def plain_clock(db, now: datetime, attempt_id: int, login_token: str | None):
+class ClockRead(NamedTuple):
+    state: str
+    deadline: datetime
+    device_session_id: str | None
+    grace_seconds: int
+
+
+def plain_clock(db, now: datetime, attempt_id: int, login_token: str | None) -> ClockRead | None:
     """``running_attempt`` for the candidate whose login the cookie names, the login checked
     in the same read (the caller's role check is ``proven_by_view``): the attempt's state,
     deadline and device, or None, when the caller checks the login as every view does and
@@ -876,10 +884,14 @@ def plain_clock(db, now: datetime, attempt_id: int, login_token: str | None):
     else:
         row = db.session.execute(_CLOCK, {"attempt_id": attempt_id, "token": login_token,
                                           "role": Role.CANDIDATE}).first()
-    if (row is None or row.state != AttemptState.IN_PROGRESS
-            or past_grace(as_utc(row.deadline), row.grace_seconds, now)):
+    if row is None:
         return None
-    return row
+    # The driver's timestamptz comes in the server's TimeZone, which need not be UTC.
+    read = ClockRead(row.state, as_utc(row.deadline), row.device_session_id, row.grace_seconds)
+    if read.state != AttemptState.IN_PROGRESS or past_grace(read.deadline, read.grace_seconds,
+                                                           now):
+        return None
+    return read
 
 
 def load_attempt(session, now: datetime, attempt_id: int,
