@@ -48,7 +48,9 @@ keepalive = int(os.environ.get("EXAMSYS_KEEPALIVE", "5"))
 # (at random, so that connections opened together do not all close together) lets the
 # reconnection land on whichever worker accepts first, an idle one most often, as
 # nginx's keepalive_requests and Apache's MaxKeepAliveRequests do. 0: never.
-keepalive_requests = int(os.environ.get("EXAMSYS_KEEPALIVE_REQUESTS", "100"))
+# Each close costs the worker's main thread a moment: gunicorn waits there for the client
+# to close its side too (up to 2 s), as it does for a client that asks for the close.
+keepalive_requests = max(0, int(os.environ.get("EXAMSYS_KEEPALIVE_REQUESTS", "100")))
 # Recycle workers now and then so that slow leaks never matter; jitter avoids all at once.
 # Not often: a new worker reads each running attempt's form again on its first save there
 # (exams.form_cache), a few minutes apart at exam-day load is plenty.
@@ -90,6 +92,8 @@ def post_fork(server, worker):
 
 
 def pre_request(worker, req):
-    """Close the connection after this response, now and then (``keepalive_requests``)."""
+    """Close the connection after this response, now and then (``keepalive_requests``);
+    and log the request at debug level, as gunicorn's own hook does."""
+    worker.log.debug("%s %s", req.method, req.path)
     if keepalive_requests and random.random() * keepalive_requests < 1:  # noqa: S311
         req.must_close = True

@@ -101,8 +101,8 @@ class Client:
         if not own:
             return self.http
         if cand.http is None:
-            cand.http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1), cookie_jar=aiohttp.DummyCookieJar(),
+            cand.http = aiohttp.ClientSession(  # at most 6 connections, as a browser's
+                connector=aiohttp.TCPConnector(limit=6), cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=60))
             self.browsers.append(cand.http)
         return cand.http
