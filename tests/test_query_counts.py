@@ -166,14 +166,20 @@ def test_hot_endpoints_stay_within_their_query_budget(app, examiner, forms_bank)
     assert over == {}, f"statements per request (count, budget): {counts}"
 
 
+def sitting(app, examiner, code: str, email: str):
+    """A new candidate logged in through the API with an attempt started in a new session
+    of ``code``: (client, attempt id)."""
+    add_user(Role.CANDIDATE, email, email.split("@")[0])
+    es = open_session(code, examiner, [email])
+    api = Api(app.test_client())
+    assert api.login(email).status_code == 200
+    return api, api.post(f"/api/v1/exam-sessions/{es.id}/attempts", json={}).get_json()[
+        "attempt_id"]
+
+
 def test_the_pages_clock_reads_the_attempt_not_its_items(app, examiner, forms_bank):
     """Every candidate's page asks for the clock every 30 s: one row, not the form."""
-    add_user(Role.CANDIDATE, "clock@example.com", "Clock Reader")
-    es = open_session(LARGE, examiner, ["clock@example.com"])
-    api = Api(app.test_client())
-    assert api.login("clock@example.com").status_code == 200
-    attempt_id = api.post(f"/api/v1/exam-sessions/{es.id}/attempts", json={}).get_json()[
-        "attempt_id"]
+    api, attempt_id = sitting(app, examiner, LARGE, "clock@example.com")
     db.session.commit()
     with counting() as statements:
         body = api.get(f"/api/v1/attempts/{attempt_id}/clock").get_json()
@@ -219,12 +225,7 @@ def test_the_clock_answers_in_utc_whatever_the_servers_time_zone(app, examiner, 
     answer does (a review found it answering +08:00)."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no server time zone")
-    add_user(Role.CANDIDATE, "tz@example.com", "Zone Reader")
-    es = open_session(SMALL, examiner, ["tz@example.com"])
-    api = Api(app.test_client())
-    assert api.login("tz@example.com").status_code == 200
-    attempt_id = api.post(f"/api/v1/exam-sessions/{es.id}/attempts", json={}).get_json()[
-        "attempt_id"]
+    api, attempt_id = sitting(app, examiner, SMALL, "tz@example.com")
     page = api.get(f"/api/v1/attempts/{attempt_id}").get_json()
 
     def shanghai(dbapi_connection, _record):
