@@ -292,10 +292,9 @@ def clock(attempt_id):
     token = login_token()
     attempt = delivery.plain_clock(db, now, attempt_id, token)
     if attempt is None:
+        # Not a candidate's live login (refused here), or not their running attempt in
+        # time: not found, to be closed, or over, as the attempt's page would load it.
         check_roles(clock.allowed_roles)
-        token = current_user.login_token
-        attempt = delivery.running_attempt(db.session, now, attempt_id, current_user.id)
-    if attempt is None:  # to be closed, or over: as the attempt's page would load it
         attempt = delivery.load_attempt(db.session, now, attempt_id, current_user.id)
     superseded = attempt.device_session_id not in (None, token)
     return ok({"server_time": iso(now), "deadline": iso(attempt.deadline),

@@ -832,26 +832,12 @@ def close_overdue(session, now: datetime, batch: int = 200) -> int:
         after = ids[-1]
 
 
-def running_attempt(session, now: datetime, attempt_id: int, candidate_id: int):
-    """The candidate's attempt's state, deadline and device if it is running and in time,
-    else None (not theirs, over, or to be closed: ``load_attempt`` says which). The exam
-    page asks every 30 s (its clock): one row, where ``load_attempt`` builds the hundred
-    items too, 33 times a second at 1,000 candidates."""
-    row = session.execute(
-        select(Attempt.candidate_id, Attempt.state, Attempt.deadline, Attempt.device_session_id,
-               ExamSession.grace_seconds)
-        .join(ExamSession, ExamSession.id == Attempt.session_id)
-        .where(Attempt.id == attempt_id)).first()
-    if (row is None or row.candidate_id != candidate_id or row.state != AttemptState.IN_PROGRESS
-            or past_grace(row.deadline, row.grace_seconds, now)):
-        return None
-    return row
-
-
-# The clock's read with the login checked in the same statement, as the autosave checks it:
-# loading the login and its user through the ORM first cost more than the read (under the
-# exam day's load a clock took 2.7-5.3 ms of a worker's CPU, an autosave 1.1-2.1). No row:
-# not this login's own attempt, or not a live login of an active candidate.
+# The clock's read: one row, where ``load_attempt`` builds the hundred items too (the exam
+# page asks every 30 s, 33 times a second at 1,000 candidates), with the login checked in
+# the same statement, as the autosave checks it: loading the login and its user through
+# the ORM first cost more than the read (under the exam day's load a clock took 2.7-5.3 ms
+# of a worker's CPU, an autosave 1.1-2.1). No row: not this login's own attempt, or not a
+# live login of an active candidate.
 _CLOCK = (
     select(_A.c.state, _A.c.deadline, _A.c.device_session_id, _S.c.grace_seconds)
     .join(_S, _S.c.id == _A.c.session_id)
@@ -870,11 +856,12 @@ class ClockRead(NamedTuple):
 
 
 def plain_clock(db, now: datetime, attempt_id: int, login_token: str | None) -> ClockRead | None:
-    """``running_attempt`` for the candidate whose login the cookie names, the login checked
-    in the same read (the caller's role check is ``proven_by_view``): the attempt's state,
-    deadline and device, or None, when the caller checks the login as every view does and
-    asks ``running_attempt``. PostgreSQL: one statement in autocommit on a connection of
-    its own (the request's session unused, see ``plain_save_bind``)."""
+    """The state, deadline and device of the attempt if it is the running attempt, in time,
+    of the candidate whose live login the cookie names (the caller's role check is
+    ``proven_by_view``); else None, when the caller checks the login as every view does
+    and loads the attempt (``load_attempt``: not found, or closed if overdue). PostgreSQL:
+    one statement in autocommit on a connection of its own (the request's session unused,
+    see ``plain_save_bind``)."""
     if not login_token:
         return None
     if db.engine.dialect.name == "postgresql":
