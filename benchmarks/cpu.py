@@ -30,17 +30,27 @@ def snapshot(server_pid: int, database: bool = True) -> dict[str, float] | None:
         except OSError:  # gone meanwhile
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = _fields(stat)
         pid, ppid = int(entry.name), int(fields[1])
         seconds = sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
         if pid == me:
             # Without the server, which this process started (reaped only at the end).
-            out["load generator"] += (int(fields[11]) + int(fields[12])) / tick
+            out["load generator"] += _own_seconds(fields, tick)
         elif pid == server_pid or ppid == server_pid:
             out["app"] += seconds
         elif database and name.startswith("postgres"):
             out["database"] += seconds
     return out
+
+
+def _fields(stat: str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces)."""
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def _own_seconds(fields: list[str], tick: int) -> float:
+    """A process's own CPU seconds (utime + stime), without its reaped children's."""
+    return (int(fields[11]) + int(fields[12])) / tick
 
 
 def per_request(before: dict | None, after: dict | None, answered: int) -> dict | None:
@@ -66,8 +76,7 @@ def workers(server_pid: int) -> dict[int, float]:
             stat = (proc / str(pid) / "stat").read_text()
         except OSError:  # gone meanwhile
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+        out[pid] = _own_seconds(_fields(stat), tick)
     return out
 
 

@@ -78,17 +78,21 @@ class Recorder:
         self.samples.append(Sample(op, due, self.now() - due, status))
 
 
+def _session(connections: int) -> aiohttp.ClientSession:
+    """An HTTP client keeping up to ``connections`` connections alive, with no cookie jar
+    (each request sends its candidate's cookie)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
+                                 cookie_jar=aiohttp.DummyCookieJar(),
+                                 timeout=aiohttp.ClientTimeout(total=60))
+
+
 class Client:
     """One shared connection pool; each simulated user sends its own cookie."""
 
     def __init__(self, base: str, recorder: Recorder, connections: int):
         self.base = base
         self.rec = recorder
-        connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-        self.http = aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=60))
-
+        self.http = _session(connections)
         self.browsers: list[aiohttp.ClientSession] = []
 
     async def close(self):
@@ -101,9 +105,7 @@ class Client:
         if not own:
             return self.http
         if cand.http is None:
-            cand.http = aiohttp.ClientSession(  # at most 6 connections, as a browser's
-                connector=aiohttp.TCPConnector(limit=6), cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=60))
+            cand.http = _session(6)  # at most 6 connections, as a browser's
             self.browsers.append(cand.http)
         return cand.http
 

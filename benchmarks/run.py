@@ -206,13 +206,16 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
     async def save(cand, op, due=None, own=True):
         await client.save(cand, op, due, own)
 
+    spread = cpu.workers(server_pid)  # each worker's CPU when the current phase began
+
     def phase(name):
-        if phases and server_pid:
+        nonlocal spread
+        now_spread = cpu.workers(server_pid)
+        if phases:
             # How evenly the workers shared the phase that ends here.
-            phases[-1]["worker_cpu_shares"] = cpu.shares(phases[-1].pop("_workers"),
-                                                         cpu.workers(server_pid))
-        phases.append({"phase": name, "start": round(rec.now(), 3),
-                       "_workers": cpu.workers(server_pid)})
+            phases[-1]["worker_cpu_shares"] = cpu.shares(spread, now_spread)
+        spread = now_spread
+        phases.append({"phase": name, "start": round(rec.now(), 3)})
 
     async def slot(op, action, round_no, actors=None):
         start, sent = rec.now(), len(rec.samples)
@@ -280,7 +283,6 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
         phase("submit storm at the deadline")
         await load.each(sitting[args.serial:], C, lambda c: client.submit(c))
         phase("end")
-        phases[-1].pop("_workers")
     finally:
         await client.close()
     return [s for s in rec.samples if s.op != "warmup"], cands
