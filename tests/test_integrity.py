@@ -165,6 +165,39 @@ def test_less_time_never_puts_the_deadline_before_now(app, enrolled, candidate, 
     assert db.session.get(Attempt, attempt.id).deadline == utcnow()
 
 
+def test_an_attempt_in_its_grace_keeps_its_deadline_unless_given_more_time(
+        app, enrolled, candidate, examiner, clock):
+    enrolled.grace_seconds = 120
+    db.session.commit()
+    attempt = start(enrolled, candidate)
+    deadline = attempt.deadline
+    enrollment = db.session.scalar(select(Enrollment))
+    clock.move_to(deadline + timedelta(seconds=100))  # in the grace: the close is 20 s away
+    integrity.set_accommodation(db.session, utcnow(), enrollment.id, examiner.id,
+                                opens_at=enrolled.opens_at, closes_at=enrolled.closes_at)
+    db.session.commit()
+    db.session.expire_all()
+    # Not moved to now, which would have given the candidate another two minutes.
+    assert db.session.get(Attempt, attempt.id).deadline == deadline
+    clock.move_to(deadline + timedelta(seconds=121))
+    with pytest.raises(Conflict):
+        delivery.save_response(db.session, utcnow(), attempt.id, candidate.id, 1, None, 1)
+    db.session.rollback()
+    assert "deadline_moved" not in db.session.scalars(select(AttemptEvent.kind)).all()
+
+    other = add_user(Role.CANDIDATE, "late@example.com")
+    enroll(enrolled, other)
+    db.session.commit()
+    attempt = start(enrolled, other)
+    deadline = attempt.deadline
+    clock.move_to(deadline + timedelta(seconds=100))
+    later = db.session.scalar(select(Enrollment).where(Enrollment.candidate_id == other.id))
+    integrity.set_accommodation(db.session, utcnow(), later.id, examiner.id, extra_minutes=5)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).deadline == deadline + timedelta(minutes=5)
+
+
 def test_extra_time_during_a_running_attempt_moves_its_deadline_at_once(app, enrolled,
                                                                         candidate, examiner,
                                                                         clock):

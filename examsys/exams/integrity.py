@@ -147,7 +147,9 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
 
     An attempt whose time (and grace) had already run out is closed as it stood, not
     reopened (the sweeper may not have been by yet); a deadline moved before now becomes
-    now, so that no answer saved meanwhile lies after the close.
+    now, so that no answer saved meanwhile lies after the close. An attempt in its grace
+    (its deadline passed, its close not yet) keeps its deadline unless the new one is
+    later: moving it to now would start the grace afresh, more time for less.
     """
     from examsys.exams.delivery import close_if_overdue, compute_deadline, lock_attempt
 
@@ -193,11 +195,13 @@ def set_accommodation(session, now: datetime, enrollment_id: int, actor_id: int,
     if running is not None and not close_if_overdue(session, now, running):
         attempt = lock_attempt(session, running)
         old = attempt.deadline
-        attempt.deadline = max(now, compute_deadline(enrollment.session, enrollment,
-                                                     attempt.started_at))
-        data["deadline"] = {"attempt": attempt.id, "from": old.isoformat(),
-                            "to": attempt.deadline.isoformat()}
-        log_event(session, now, attempt, "deadline_moved", data=data["deadline"])
+        new = max(compute_deadline(enrollment.session, enrollment, attempt.started_at),
+                  min(old, now))
+        if new != old:
+            attempt.deadline = new
+            data["deadline"] = {"attempt": attempt.id, "from": old.isoformat(),
+                                "to": new.isoformat()}
+            log_event(session, now, attempt, "deadline_moved", data=data["deadline"])
     audit.record(session, now, actor_id, "enrollment.accommodation", enrollment, data)
     return enrollment
 
