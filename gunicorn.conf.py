@@ -11,6 +11,7 @@ import gc
 import os
 import random
 
+from examsys.config import env_number
 from examsys.extensions import db
 
 
@@ -28,19 +29,21 @@ bind = os.environ.get("EXAMSYS_BIND", "0.0.0.0:8000")
 # about as long as they compute. Threads: a request mostly waits for PostgreSQL (the
 # commit's fsync above all), so a few threads per worker keep the CPU busy and let
 # PostgreSQL group several commits into one WAL flush.
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cpus() + 1)
+# (gunicorn reads WEB_CONCURRENCY itself too, first: a value that is no number stops it
+# with its own error, which does not name the variable.)
+workers = env_number("WEB_CONCURRENCY", 2 * _cpus() + 1, minimum=1)
 worker_class = os.environ.get("EXAMSYS_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("EXAMSYS_THREADS", "4"))
+threads = env_number("EXAMSYS_THREADS", 4, minimum=1)
 
 # A request that takes longer than this is stuck: the worker is killed and replaced.
 # Nothing in examsys legitimately takes 30 s (bank imports run in one request: keep them
 # under it, or import from the command line).
-timeout = int(os.environ.get("EXAMSYS_WORKER_TIMEOUT", "30"))
+timeout = env_number("EXAMSYS_WORKER_TIMEOUT", 30)
 graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
 # Seconds an idle keep-alive connection stays open. Behind a load balancer set it above
 # the balancer's idle timeout, so that the balancer closes idle connections first (else a
 # request sent just as gunicorn closes one fails with a 502).
-keepalive = int(os.environ.get("EXAMSYS_KEEPALIVE", "5"))
+keepalive = env_number("EXAMSYS_KEEPALIVE", 5)
 # A keep-alive connection is served by the worker that accepted it for as long as it lasts:
 # a balancer that keeps a few connections open to this server (or a client with a pool)
 # can pile its load on one or two workers while the others idle, each worker running its
@@ -50,7 +53,7 @@ keepalive = int(os.environ.get("EXAMSYS_KEEPALIVE", "5"))
 # nginx's keepalive_requests and Apache's MaxKeepAliveRequests do. 0: never.
 # Each close costs the worker's main thread a moment: gunicorn waits there for the client
 # to close its side too (up to 2 s), as it does for a client that asks for the close.
-keepalive_requests = max(0, int(os.environ.get("EXAMSYS_KEEPALIVE_REQUESTS", "100")))
+keepalive_requests = max(0, env_number("EXAMSYS_KEEPALIVE_REQUESTS", 100, minimum=None))
 # Recycle workers now and then so that slow leaks never matter; jitter avoids all at once.
 # Not often: a new worker reads each running attempt's form again on its first save there
 # (exams.form_cache), a few minutes apart at exam-day load is plenty.

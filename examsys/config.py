@@ -1,5 +1,6 @@
 """Configuration from the environment; nothing secret lives in the code."""
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -7,6 +8,29 @@ from pathlib import Path
 from examsys.core import ratelimits
 
 DEFAULT_PASSWORD_HASH = "scrypt:131072:8:1"  # noqa: S105 - n = 2^17, r = 8, p = 1
+
+
+class ConfigError(ValueError):
+    """A setting from the environment that cannot be used; the message names it."""
+
+
+def env_number(name: str, default, *, minimum: float | None = 0, kind: type = int):
+    """The number in the environment variable ``name``, or ``default`` when it is unset or
+    empty. Anything but a ``kind`` (int: a whole number) of at least ``minimum`` stops
+    the app or gunicorn at its start with a message naming the variable, instead of
+    Python's "invalid literal for int()" with no name, or a nonsense value at run time."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or (minimum is not None and value < minimum):
+        what = "a whole number" if kind is int else "a number"
+        bound = "" if minimum is None else f" of at least {minimum:g}"
+        raise ConfigError(f"{name} must be {what}{bound}, not {raw!r}.")
+    return value
 
 
 def _list(value: str | None) -> list[str]:
@@ -40,10 +64,10 @@ def engine_options(database_url: str) -> dict:
     options: dict = {}
     if database_url.startswith("postgresql"):
         options.update(
-            pool_size=int(os.environ.get("EXAMSYS_DB_POOL_SIZE", "5")),
-            max_overflow=int(os.environ.get("EXAMSYS_DB_MAX_OVERFLOW", "5")),
-            pool_timeout=float(os.environ.get("EXAMSYS_DB_POOL_TIMEOUT", "10")),
-            pool_recycle=int(os.environ.get("EXAMSYS_DB_POOL_RECYCLE", "1800")),
+            pool_size=env_number("EXAMSYS_DB_POOL_SIZE", 5),
+            max_overflow=env_number("EXAMSYS_DB_MAX_OVERFLOW", 5, minimum=-1),
+            pool_timeout=env_number("EXAMSYS_DB_POOL_TIMEOUT", 10.0, kind=float),
+            pool_recycle=env_number("EXAMSYS_DB_POOL_RECYCLE", 1800, minimum=-1),
             connect_args={"connect_timeout": 10, "application_name": "examsys"},
         )
     return options
@@ -56,7 +80,7 @@ def ping_after_idle() -> float | None:
     replaced). See ``core.database.ping_when_idle``."""
     if os.environ.get("EXAMSYS_DB_PRE_PING", "1") == "0":
         return None
-    return float(os.environ.get("EXAMSYS_DB_PING_IDLE", "1"))
+    return env_number("EXAMSYS_DB_PING_IDLE", 1.0, kind=float)
 
 
 def issuer_names(cfg) -> tuple[str, str]:
@@ -86,7 +110,7 @@ def load(app, overrides: dict | None = None) -> None:
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url),
         DB_PING_AFTER_IDLE=ping_after_idle(),
         # Attempts whose items' facts each worker keeps for autosave (exams.form_cache).
-        FORM_CACHE_ATTEMPTS=int(os.environ.get("EXAMSYS_FORM_CACHE_ATTEMPTS", "2000")),
+        FORM_CACHE_ATTEMPTS=env_number("EXAMSYS_FORM_CACHE_ATTEMPTS", 2000, minimum=1),
         PASSWORD_HASH_METHOD=os.environ.get("EXAMSYS_PASSWORD_HASH", DEFAULT_PASSWORD_HASH),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -103,7 +127,7 @@ def load(app, overrides: dict | None = None) -> None:
         LOGIN_RATE_LIMIT=os.environ.get("EXAMSYS_LOGIN_RATE_LIMIT", "10 per minute"),
         VERIFY_RATE_LIMIT=os.environ.get("EXAMSYS_VERIFY_RATE_LIMIT", "60 per minute"),
         # Days a candidate has to appeal a result, counted from its release.
-        APPEAL_DAYS=int(os.environ.get("EXAMSYS_APPEAL_DAYS", "30")),
+        APPEAL_DAYS=env_number("EXAMSYS_APPEAL_DAYS", 30),
         # The issuing body in each language: pages show the reader's, certificates both.
         ISSUER_NAME=os.environ.get("EXAMSYS_ISSUER", "Lithium Battery Certification Board"),
         ISSUER_NAME_ZH=os.environ.get("EXAMSYS_ISSUER_ZH", "锂电池认证委员会"),
@@ -112,7 +136,7 @@ def load(app, overrides: dict | None = None) -> None:
         MAIL_FROM=os.environ.get("EXAMSYS_MAIL_FROM", "examsys <noreply@localhost>"),
         BASE_URL=os.environ.get("EXAMSYS_BASE_URL") or None,
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
-        PROXY_HOPS=int(os.environ.get("EXAMSYS_PROXY_HOPS", "0")),
+        PROXY_HOPS=env_number("EXAMSYS_PROXY_HOPS", 0),
     )
     if overrides:
         app.config.update(overrides)

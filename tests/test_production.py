@@ -74,6 +74,43 @@ def test_idle_connections_are_pinged_after_a_second_unless_told_otherwise(monkey
     assert config.ping_after_idle() is None  # never
 
 
+@pytest.mark.parametrize(("name", "value"), [
+    ("WEB_CONCURRENCY", "four"), ("EXAMSYS_THREADS", "0"), ("EXAMSYS_KEEPALIVE", "2.5"),
+    ("EXAMSYS_WORKER_TIMEOUT", "-1")])
+def test_a_gunicorn_setting_that_is_no_number_stops_it_naming_the_variable(
+        monkeypatch, name, value):
+    with pytest.raises(config.ConfigError, match=f"^{name} must be a whole number"):
+        gunicorn_settings(monkeypatch, **{name: value})
+
+
+def test_gunicorn_refuses_a_bad_setting_before_it_serves(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "EXAMSYS_THREADS": "lots", "HOME": str(tmp_path)}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and config
+        [sys.executable, "-m", "gunicorn", "--check-config", "-c",
+         str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60)
+    assert done.returncode != 0
+    assert "EXAMSYS_THREADS must be a whole number of at least 1, not 'lots'." in (
+        done.stdout + done.stderr)
+
+
+def test_an_empty_setting_means_its_default_and_a_bad_one_stops_the_app(
+        monkeypatch, make_app):
+    monkeypatch.setenv("EXAMSYS_DB_POOL_SIZE", "")
+    monkeypatch.setenv("EXAMSYS_DB_POOL_TIMEOUT", "2.5")
+    options = config.engine_options("postgresql+psycopg://db/examsys")
+    assert options["pool_size"] == 5 and options["pool_timeout"] == 2.5
+    monkeypatch.setenv("EXAMSYS_DB_POOL_TIMEOUT", "nan")
+    with pytest.raises(config.ConfigError, match="^EXAMSYS_DB_POOL_TIMEOUT must be a number"):
+        config.engine_options("postgresql+psycopg://db/examsys")
+    monkeypatch.setenv("EXAMSYS_APPEAL_DAYS", "thirty")
+    with pytest.raises(config.ConfigError, match="^EXAMSYS_APPEAL_DAYS must be a whole number"):
+        make_app()
+
+
 def test_serve_production_migrates_then_hands_over_to_gunicorn(runner, monkeypatch):
     calls = []
     monkeypatch.setattr(cli, "init_database", lambda seed=True: calls.append(("init", seed)))
