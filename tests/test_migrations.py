@@ -25,3 +25,22 @@ def test_attempt_items_keep_room_for_autosave_updates_on_postgresql(app):
         options = connection.exec_driver_sql(
             "SELECT reloptions FROM pg_class WHERE relname = 'attempt_item'").scalar()
     assert "fillfactor=70" in options
+
+
+def test_migrating_in_the_apps_process_leaves_its_loggers_logging(make_app, tmp_path,
+                                                                 monkeypatch):
+    """`examsys serve` migrates and then serves in one process: alembic's logging setup
+    must not silence the loggers that already exist (it disabled every one it does not
+    name)."""
+    import logging
+
+    from flask_migrate import upgrade
+
+    from examsys.core import driver
+
+    monkeypatch.setattr(driver.log, "disabled", False)
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+    assert not driver.log.disabled
+    assert not logging.getLogger("examsys").disabled
