@@ -71,8 +71,10 @@ def plan_on_connect(engine: Engine) -> None:
     """Plan the statements of ``plan_ahead`` on each new connection of ``engine`` (a few
     milliseconds, paid when the pool opens it, before it serves a request). They run in
     autocommit: psycopg forgets every prepared statement of a connection when it rolls
-    a transaction back. A statement that fails (a database not migrated yet) is left to
-    be planned when it runs."""
+    a transaction back. On a database with no migrations yet (``examsys db upgrade``'s or
+    ``serve``'s first connection) nothing is tried: each statement would fail and leave
+    an ERROR in PostgreSQL's log. A statement that fails all the same (a schema a few
+    migrations behind) is left to be planned when it runs."""
     if engine.dialect.name != "postgresql":
         return
 
@@ -83,6 +85,10 @@ def plan_on_connect(engine: Engine) -> None:
         dbapi_connection.rollback()  # nothing prepared yet to forget; autocommit needs idle
         dbapi_connection.autocommit = True
         try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+                if not cursor.fetchone()[0]:
+                    return
             for stmt, params in _planned_ahead:
                 sql, _row = _compile(stmt, engine.dialect)
                 try:
