@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def gunicorn_settings(monkeypatch, **env) -> dict:
-    for name in ("WEB_CONCURRENCY", "EXAMSYS_THREADS", "EXAMSYS_BIND", "EXAMSYS_WSGI_APP"):
+    for name in ("WEB_CONCURRENCY", "EXAMSYS_THREADS", "EXAMSYS_BIND", "EXAMSYS_WSGI_APP",
+                 "EXAMSYS_KEEPALIVE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -26,6 +27,18 @@ def test_gunicorn_sizes_workers_from_the_cpus_it_may_use(monkeypatch):
     assert settings["preload_app"] is True
     assert settings["timeout"] == 30 and settings["graceful_timeout"] == 30
     assert settings["wsgi_app"] == "examsys:create_app()"
+
+
+def test_a_sitting_candidates_connection_outlives_the_exam_pages_quiet_spells(monkeypatch):
+    """The exam page reads the server's clock every so often (exam.js): gunicorn keeps an
+    idle connection longer than that, so a browser keeps one connection through the exam
+    and its saves stay with the worker that holds its form."""
+    import re
+
+    script = (ROOT / "examsys" / "static" / "exam.js").read_text()
+    waits = [int(ms) / 1000 for ms in re.findall(r"setTimeout\(resync, (\d+)\)", script)]
+    assert waits
+    assert gunicorn_settings(monkeypatch)["keepalive"] > max(waits)
 
 
 def test_gunicorn_settings_come_from_the_environment(monkeypatch):
