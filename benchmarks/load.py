@@ -78,12 +78,18 @@ class Recorder:
         self.samples.append(Sample(op, due, self.now() - due, status))
 
 
-def _session(connections: int) -> aiohttp.ClientSession:
-    """An HTTP client keeping up to ``connections`` connections alive, with no cookie jar
-    (each request sends its candidate's cookie)."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
-                                 cookie_jar=aiohttp.DummyCookieJar(),
-                                 timeout=aiohttp.ClientTimeout(total=60))
+# Seconds a browser keeps an idle connection it has used (Firefox 115; Chromium longer).
+# aiohttp's own 15 s would close a candidate's connection during the start storm, before
+# its first save: a browser's stays, and the server's keep-alive decides.
+BROWSER_IDLE = 120.0
+
+
+def _session(connections: int, keep_idle: float = 15.0) -> aiohttp.ClientSession:
+    """An HTTP client keeping up to ``connections`` connections alive, each idle for up to
+    ``keep_idle`` seconds, with no cookie jar (each request sends its candidate's cookie)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=keep_idle),
+        cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=60))
 
 
 class Client:
@@ -105,7 +111,7 @@ class Client:
         if not own:
             return self.http
         if cand.http is None:
-            cand.http = _session(6)  # at most 6 connections, as a browser's
+            cand.http = _session(6, BROWSER_IDLE)  # at most 6 connections, as a browser's
             self.browsers.append(cand.http)
         return cand.http
 
