@@ -43,7 +43,8 @@ def parse_args(argv=None):
                    help="SQLite file to (re)create (default: in benchmarks/results/)")
     p.add_argument("--candidates", type=int, default=1000)
     p.add_argument("--sqlite-candidates", type=int, default=300,
-                   help="candidates of the SQLite run, there for comparison (the goals are "
+                   help="candidates of the SQLite run (at most --candidates), there for "
+                        "comparison (the goals are "
                         "PostgreSQL's): SQLite commits one transaction at a time, and its "
                         "start and submit storms with a thousand took most of a run that "
                         "must stay under three minutes; its sample of scrypt logins "
@@ -298,9 +299,10 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
     t0 = time.perf_counter()
     if backend == "sqlite":
         # A smaller day, the same shape: the scrypt logins' sample shrinks with it.
-        scale = args.sqlite_candidates / max(1, args.candidates)
-        args = argparse.Namespace(**{**vars(args), "candidates": args.sqlite_candidates,
-                                     "slow_logins": max(1, round(args.slow_logins * scale))})
+        candidates = min(args.sqlite_candidates, args.candidates)
+        slow = round(args.slow_logins * candidates / max(1, args.candidates))
+        args = argparse.Namespace(**{**vars(args), "candidates": candidates,
+                                     "slow_logins": max(1, slow) if args.slow_logins else 0})
     if backend == "postgresql":
         recreate_postgres(args.pg_url)
         url = args.pg_url
@@ -335,6 +337,7 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
             # Due at the exam-day pace but never sent: the server had fallen behind.
             ops[op]["unsent_behind"] = count
     result = {"backend": backend, "database": url, "candidates": args.candidates,
+              "slow_logins": args.slow_logins,
               "setup": timings, "phases": phases,
               "slots": slots,
               "operations": ops, "saves": saves,
