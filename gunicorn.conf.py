@@ -29,8 +29,8 @@ bind = os.environ.get("EXAMSYS_BIND", "0.0.0.0:8000")
 # about as long as they compute. Threads: a request mostly waits for PostgreSQL (the
 # commit's fsync above all), so a few threads per worker keep the CPU busy and let
 # PostgreSQL group several commits into one WAL flush.
-# (gunicorn reads WEB_CONCURRENCY itself too, first: a value that is no number stops it
-# with its own error, which does not name the variable.)
+# (gunicorn reads WEB_CONCURRENCY itself too, first: a value that is no number, or an
+# empty one, stops it with its own error, which does not name the variable.)
 workers = env_number("WEB_CONCURRENCY", 2 * _cpus() + 1, minimum=1)
 worker_class = os.environ.get("EXAMSYS_WORKER_CLASS", "gthread")
 threads = env_number("EXAMSYS_THREADS", 4, minimum=1)
@@ -52,7 +52,11 @@ graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
 # AWS ALB's: 60 s), so that the balancer, not gunicorn, closes an idle connection (else a
 # request sent just as gunicorn closes one fails with a 502); behind one that waits longer,
 # set it higher still. An idle connection waits in the gthread worker's poller, not in a
-# thread; a worker holds up to worker_connections (1000) at once.
+# thread; a worker holds up to worker_connections (1000) at once, beyond which gunicorn
+# closes each connection after its answer. The price: gunicorn holds a connection that
+# has sent nothing yet (a browser's preconnect) as long, and a worker that stops (a
+# deploy, a reload, recycling) waits for such a one up to graceful_timeout (30 s) instead
+# of about 5 s. Behind a balancer, which sends on the connections it opens, it is rare.
 keepalive = env_number("EXAMSYS_KEEPALIVE", 75)
 # A keep-alive connection is served by the worker that accepted it for as long as it lasts:
 # a balancer that keeps a few connections open to this server (or a client with a pool)

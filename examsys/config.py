@@ -26,7 +26,8 @@ def env_number(name: str, default, *, minimum: float | None = 0, kind: type = in
         value = kind(raw)
     except ValueError:
         value = None
-    if value is None or not math.isfinite(value) or (minimum is not None and value < minimum):
+    if (value is None or (kind is float and not math.isfinite(value))
+            or (minimum is not None and value < minimum)):
         what = "a whole number" if kind is int else "a number"
         bound = "" if minimum is None else f" of at least {minimum:g}"
         raise ConfigError(f"{name} must be {what}{bound}, not {raw!r}.")

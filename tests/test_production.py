@@ -119,6 +119,9 @@ def test_an_empty_setting_means_its_default_and_a_bad_one_stops_the_app(
     monkeypatch.setenv("EXAMSYS_DB_POOL_TIMEOUT", "nan")
     with pytest.raises(config.ConfigError, match="^EXAMSYS_DB_POOL_TIMEOUT must be a number"):
         config.engine_options("postgresql+psycopg://db/examsys")
+    monkeypatch.setenv("EXAMSYS_PROXY_HOPS", "9" * 400)  # no float holds it: still a number
+    assert config.env_number("EXAMSYS_PROXY_HOPS", 0) == int("9" * 400)
+    monkeypatch.delenv("EXAMSYS_PROXY_HOPS")
     monkeypatch.setenv("EXAMSYS_APPEAL_DAYS", "thirty")
     with pytest.raises(config.ConfigError, match="^EXAMSYS_APPEAL_DAYS must be a whole number"):
         make_app()
