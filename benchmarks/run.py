@@ -57,6 +57,8 @@ def parse_args(argv=None):
                    help="connections of the closed-loop phases (ceilings, storms)")
     p.add_argument("--seconds", type=float, default=1.0,
                    help="length of each closed-loop slot (ceilings and saturations)")
+    p.add_argument("--sqlite-rounds", type=int, default=2,
+                   help="rounds of the SQLite run's ceilings and saturations (comparison)")
     p.add_argument("--rounds", type=int, default=3,
                    help="rounds of interleaved ceiling and saturation slots (a ratio compares "
                         "slots measured seconds apart, so that drift in the machine's speed "
@@ -79,7 +81,7 @@ def parse_args(argv=None):
                         "phase (the exam page resynchronises its countdown every 30 s)")
     p.add_argument("--verify-rate", type=float, default=50.0,
                    help="employer verifications per second during the exam-day phase")
-    p.add_argument("--serial", type=int, default=25,
+    p.add_argument("--serial", type=int, default=20,
                    help="starts and submits measured one at a time (unloaded latency)")
     p.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py)")
     p.add_argument("--threads", type=int, help="threads per worker (default: gunicorn.conf.py)")
@@ -302,7 +304,8 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
         candidates = min(args.sqlite_candidates, args.candidates)
         slow = round(args.slow_logins * candidates / max(1, args.candidates))
         args = argparse.Namespace(**{**vars(args), "candidates": candidates,
-                                     "slow_logins": max(1, slow) if args.slow_logins else 0})
+                                     "slow_logins": max(1, slow) if args.slow_logins else 0,
+                                     "rounds": args.sqlite_rounds})
     if backend == "postgresql":
         recreate_postgres(args.pg_url)
         url = args.pg_url
@@ -337,7 +340,7 @@ def run_backend(backend: str, args, secret: str, stamp: str) -> tuple[dict, list
             # Due at the exam-day pace but never sent: the server had fallen behind.
             ops[op]["unsent_behind"] = count
     result = {"backend": backend, "database": url, "candidates": args.candidates,
-              "slow_logins": args.slow_logins,
+              "slow_logins": args.slow_logins, "rounds": args.rounds,
               "setup": timings, "phases": phases,
               "slots": slots,
               "operations": ops, "saves": saves,
