@@ -229,14 +229,14 @@ async def exam_day(base: str, world: seed.World, args, phases: list, slots: list
     async def slot(op, action, round_no, actors=None):
         start, sent = rec.now(), len(rec.samples)
         used = cpu.snapshot(server_pid, database=postgresql)
-        spread = cpu.workers(server_pid)
+        workers_used = cpu.workers(server_pid)
         await load.saturate(D, C, action, actors=actors)
         # Sending stopped at start + D; the last answers arrived by "end".
         slots.append({"op": op, "round": round_no, "start": start, "stop": start + D,
                       "end": rec.now(), "cpu_us": cpu.per_request(
                           used, cpu.snapshot(server_pid, database=postgresql),
                           len(rec.samples) - sent),
-                      "worker_cpu_shares": cpu.shares(spread, cpu.workers(server_pid))})
+                      "worker_cpu_shares": cpu.shares(workers_used, cpu.workers(server_pid))})
 
     try:
         await load.each(range(200), 8, lambda _i: client.call("warmup", "GET", "/bench/bare"))
