@@ -42,21 +42,12 @@ timeout = env_number("EXAMSYS_WORKER_TIMEOUT", 30)
 graceful_timeout = 30  # on SIGTERM (a deploy), finish the requests in flight
 # Seconds an idle keep-alive connection stays open: longer than the exam page's quietest
 # spell (it reads the server's clock every 30 s, exam.js), so that a sitting candidate's
-# browser keeps one connection for the whole exam. Its saves then come without a new
-# connection each, to the worker that served its start and holds its form
-# (exams.form_cache). With 5 s, the first saves after the benchmark's start storm came
-# over new connections, mostly to workers without the form: the autosave p99 of the
-# exam's first 4 s was 47-206 ms in seven runs (median 120), against 46-101 ms
-# (median 57) in six with 60-75 s.
-# 75 s is also above the usual balancers' idle timeout (nginx's upstream keepalive_timeout,
-# AWS ALB's: 60 s), so that the balancer, not gunicorn, closes an idle connection (else a
-# request sent just as gunicorn closes one fails with a 502); behind one that waits longer,
-# set it higher still. An idle connection waits in the gthread worker's poller, not in a
-# thread; a worker holds up to worker_connections (1000) at once, beyond which gunicorn
-# closes each connection after its answer. The price: gunicorn holds a connection that
-# has sent nothing yet (a browser's preconnect) as long, and a worker that stops (a
-# deploy, a reload, recycling) waits for such a one up to graceful_timeout (30 s) instead
-# of about 5 s. Behind a balancer, which sends on the connections it opens, it is rare.
+# browser keeps one connection for the whole exam and its saves reach the worker that
+# served its start and holds its form (exams.form_cache); above the usual balancers' idle
+# timeout (60 s), so that the balancer, not gunicorn, closes an idle connection (else a
+# request sent just as gunicorn closes one fails with a 502). What it was measured to
+# gain, what it costs (worker_connections, a stopping worker's wait) and when to change
+# it: docs/deploy.md, the keepalive row.
 keepalive = env_number("EXAMSYS_KEEPALIVE", 75)
 # A keep-alive connection is served by the worker that accepted it for as long as it lasts:
 # a balancer that keeps a few connections open to this server (or a client with a pool)

@@ -44,11 +44,10 @@ def parse_args(argv=None):
     p.add_argument("--candidates", type=int, default=1000)
     p.add_argument("--sqlite-candidates", type=int, default=300,
                    help="candidates of the SQLite run (at most --candidates), there for "
-                        "comparison (the goals are "
-                        "PostgreSQL's): SQLite commits one transaction at a time, and its "
-                        "start and submit storms with a thousand took most of a run that "
-                        "must stay under three minutes; its sample of scrypt logins "
-                        "shrinks in proportion")
+                        "comparison (the goals are PostgreSQL's): SQLite commits one "
+                        "transaction at a time, and its start and submit storms with a "
+                        "thousand took most of a run that must stay under three minutes; "
+                        "its sample of scrypt logins shrinks in proportion")
     p.add_argument("--questions", type=int, default=5000)
     p.add_argument("--items", type=int, default=100, help="items per exam form")
     p.add_argument("--slow-logins", type=int, default=12,

@@ -1,5 +1,6 @@
 """The production setup: gunicorn's configuration, the pool settings, serve --production."""
 
+import re
 import runpy
 from pathlib import Path
 
@@ -33,8 +34,6 @@ def test_a_sitting_candidates_connection_outlives_the_exam_pages_quiet_spells(mo
     """The exam page reads the server's clock every so often (exam.js): gunicorn keeps an
     idle connection longer than that, so a browser keeps one connection through the exam
     and its saves stay with the worker that holds its form."""
-    import re
-
     script = (ROOT / "examsys" / "static" / "exam.js").read_text()
     waits = [int(ms) / 1000 for ms in re.findall(r"setTimeout\(resync, (\d+)\)", script)]
     assert waits
